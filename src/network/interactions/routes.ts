@@ -1,0 +1,227 @@
+/**
+ * Login and consent UI for the network OP (kept apart from the protocol server):
+ *   GET  /interaction/:uid          bank chooser (login prompt) or consent page
+ *   POST /interaction/:uid/bank     start the chosen bank's login
+ *   GET  /banks/callback            the bank's answer -> network login
+ *   POST /interaction/:uid/consent  Allow / Deny
+ * Once the interaction is known, every failure goes back to the app as an
+ * OAuth error with its state (RFC 6749 §4.1.2.1); before that, an error page.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import type Provider from 'oidc-provider';
+import type { Config } from '../../config/config.js';
+import type { Logger } from '../../log.js';
+import type { Bank, Store } from '../../store/store.js';
+import { now } from '../../store/store.js';
+import { connectorFor, BankError, type BankFailureKind } from '../../connectors/index.js';
+import { eligibleBanks, findBank, LAST_BANK_COOKIE, renderChooser } from '../../chooser/chooser.js';
+import { networkClaims } from '../claims.js';
+import { claimsFor, renderConsent } from './consent.js';
+import { errorPage } from '../../http/pages.js';
+import { readForm } from '../../http/body.js';
+import { loginsCompleted, loginsFailed, loginsStarted } from '../../http/metrics.js';
+
+type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
+
+/** How long a started bank login may take before its transaction is swept. */
+const TRANSACTION_TTL = 15 * 60;
+
+const USER_MESSAGES: Record<BankFailureKind, string> = {
+  access_denied: 'The sign-in was cancelled at the bank.',
+  temporarily_unavailable: 'The bank is temporarily unavailable. Please try again later.',
+  server_error: 'The bank sign-in could not be completed.',
+};
+
+export interface InteractionDeps {
+  config: Config;
+  store: Store;
+  log: Logger;
+  provider: () => Provider;
+  csrfSecret: string;
+}
+
+export function interactionRoutes({ config, store, log, provider, csrfSecret }: InteractionDeps): Router {
+  const router = new Router();
+  const base = config.publicUrl.href.replace(/\/+$/, '');
+  const callbackUrl = `${base}/banks/callback`;
+  const secure = config.publicUrl.protocol === 'https:';
+  const connectorOptions = { timeoutMs: config.bankTimeoutMs };
+
+  const csrfFor = (uid: string) => createHmac('sha256', csrfSecret).update(`interaction:${uid}`).digest('base64url');
+  const csrfOk = (uid: string, token: string | undefined) => {
+    const a = Buffer.from(csrfFor(uid));
+    const b = Buffer.from(token ?? '');
+    return a.length === b.length && timingSafeEqual(a, b);
+  };
+
+  function page(ctx: Context, status: number, error: string, description?: string) {
+    ctx.status = status;
+    ctx.type = 'html';
+    ctx.body = errorPage({ error, description });
+  }
+
+  /** Loads the interaction bound to this browser; answers with an error page when there is none. */
+  async function details(ctx: Context): Promise<InteractionDetails | undefined> {
+    try {
+      const d = await provider().interactionDetails(ctx.req, ctx.res);
+      if (d.uid !== ctx.params.uid) {
+        page(ctx, 400, 'session_not_found');
+        return undefined;
+      }
+      return d;
+    } catch (err) {
+      log.debug({ err }, 'interaction not found');
+      page(ctx, 400, 'session_not_found');
+      return undefined;
+    }
+  }
+
+  /** Ends the interaction with an OAuth error: the app receives it at its redirect_uri with its state. */
+  async function fail(ctx: Context, error: string, description: string) {
+    const returnTo = await provider().interactionResult(ctx.req, ctx.res, { error, error_description: description });
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  }
+
+  async function banksFor(clientId: string): Promise<{ banks: Bank[]; app: Awaited<ReturnType<Store['getApplication']>> }> {
+    const app = await store.getApplication(clientId);
+    return { app, banks: app ? eligibleBanks(await store.listBanks(), app) : [] };
+  }
+
+  async function startBankLogin(ctx: Context, d: InteractionDetails, bank: Bank) {
+    loginsStarted.inc({ bank: bank.slug });
+    try {
+      const loginHint = typeof d.params.login_hint === 'string' ? d.params.login_hint : undefined;
+      const { authorizationUrl, transaction } = await connectorFor(bank, connectorOptions).start({ redirectUri: callbackUrl, ...(loginHint ? { loginHint } : {}) });
+      await store.putTransaction({ state: transaction.state, interactionUid: d.uid, bankId: bank.id, payload: transaction, expiresAt: now() + TRANSACTION_TTL });
+      ctx.cookies.set(LAST_BANK_COOKIE, bank.slug, { maxAge: 365 * 24 * 3600 * 1000, httpOnly: true, sameSite: 'lax', secure, overwrite: true });
+      ctx.status = 303;
+      ctx.redirect(authorizationUrl.href);
+    } catch (err) {
+      const e = err instanceof BankError ? err : new BankError('server_error', String((err as Error)?.message ?? err), { cause: err });
+      log.warn({ bank: bank.slug, kind: e.kind, reason: e.reason }, 'bank login could not start');
+      loginsFailed.inc({ bank: bank.slug, error: e.kind });
+      await fail(ctx, e.kind, USER_MESSAGES[e.kind]);
+    }
+  }
+
+  router.get('/interaction/:uid', async (ctx) => {
+    const d = await details(ctx);
+    if (!d) return;
+    const clientId = String(d.params.client_id);
+    const { app, banks } = await banksFor(clientId);
+    if (!app) return fail(ctx, 'invalid_client', 'The application no longer exists.');
+    ctx.set('Cache-Control', 'no-store');
+
+    if (d.prompt.name === 'login') {
+      const wanted = d.params.identity_provider_id;
+      if (typeof wanted === 'string' && wanted) {
+        const bank = findBank(banks, wanted);
+        if (!bank) return fail(ctx, 'invalid_request', `identity_provider_id "${wanted}" is not a bank available to this application`);
+        return startBankLogin(ctx, d, bank);
+      }
+      const last = ctx.cookies.get(LAST_BANK_COOKIE);
+      ctx.type = 'html';
+      ctx.body = renderChooser({
+        uid: d.uid,
+        csrf: csrfFor(d.uid),
+        appName: app.name,
+        appLogo: app.logoUri,
+        banks,
+        lastBank: last ? findBank(banks, last) : undefined,
+        query: typeof ctx.query.q === 'string' ? ctx.query.q : undefined,
+      });
+      return;
+    }
+
+    if (d.prompt.name === 'consent') {
+      const accountId = d.session?.accountId;
+      const account = accountId ? await store.getAccount(accountId) : undefined;
+      if (!account) return fail(ctx, 'login_required', 'The bank sign-in is no longer valid.');
+      const bank = await store.getBank(account.bankId);
+      const det = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
+      const scopes = det.missingOIDCScope ?? [];
+      ctx.type = 'html';
+      ctx.body = renderConsent({
+        uid: d.uid,
+        csrf: csrfFor(d.uid),
+        app,
+        bankName: bank?.name ?? 'Your bank',
+        claims: claimsFor(scopes, det.missingOIDCClaims ?? []),
+        values: account.claims,
+        offlineAccess: scopes.includes('offline_access'),
+      });
+      return;
+    }
+    return fail(ctx, 'server_error', 'Unexpected step in the sign-in.');
+  });
+
+  router.post('/interaction/:uid/bank', async (ctx) => {
+    const d = await details(ctx);
+    if (!d) return;
+    const form = await readForm(ctx);
+    if (!csrfOk(d.uid, form.csrf)) return page(ctx, 403, 'invalid_request', 'This form has expired. Go back and choose your bank again.');
+    if (d.prompt.name !== 'login') return page(ctx, 400, 'invalid_request', 'This sign-in is not waiting for a bank.');
+    const { banks } = await banksFor(String(d.params.client_id));
+    const bank = form.bank ? findBank(banks, form.bank) : undefined;
+    if (!bank) return page(ctx, 400, 'invalid_request', 'Choose one of the banks on the list.');
+    return startBankLogin(ctx, d, bank);
+  });
+
+  router.get('/banks/callback', async (ctx) => {
+    const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
+    if (!state) return page(ctx, 400, 'invalid_request', 'The bank returned without a state parameter.');
+    const tx = await store.takeTransaction(state);
+    if (!tx) return page(ctx, 400, 'session_not_found', 'This bank sign-in has expired or was already used. Go back to the application and start again.');
+    const interaction = await provider().Interaction.find(tx.interactionUid);
+    if (!interaction) return page(ctx, 400, 'session_not_found');
+    const bank = await store.getBank(tx.bankId);
+
+    const finishWith = async (result: Record<string, unknown>) => {
+      interaction.result = result;
+      await interaction.save(Math.max(1, interaction.exp - now()));
+      ctx.status = 303;
+      ctx.redirect(interaction.returnTo);
+    };
+
+    if (!bank) return finishWith({ error: 'server_error', error_description: USER_MESSAGES.server_error });
+    try {
+      const identity = await connectorFor(bank, connectorOptions).finish(new URL(`${callbackUrl}${ctx.search}`), tx.payload);
+      const account = await store.upsertAccount(bank.id, identity.subject, networkClaims(identity));
+      loginsCompleted.inc({ bank: bank.slug });
+      return finishWith({ login: { accountId: account.id, amr: ['bank'], remember: true } });
+    } catch (err) {
+      const e = err instanceof BankError ? err : new BankError('server_error', String((err as Error)?.message ?? err), { cause: err });
+      (e.kind === 'access_denied' ? log.info.bind(log) : log.warn.bind(log))({ bank: bank.slug, kind: e.kind, reason: e.reason }, 'bank login failed');
+      loginsFailed.inc({ bank: bank.slug, error: e.kind });
+      return finishWith({ error: e.kind, error_description: USER_MESSAGES[e.kind] });
+    }
+  });
+
+  router.post('/interaction/:uid/consent', async (ctx) => {
+    const d = await details(ctx);
+    if (!d) return;
+    const form = await readForm(ctx);
+    if (!csrfOk(d.uid, form.csrf)) return page(ctx, 403, 'invalid_request', 'This form has expired. Go back to the application and start again.');
+    if (d.prompt.name !== 'consent') return page(ctx, 400, 'invalid_request', 'This sign-in is not waiting for your consent.');
+    if (form.decision !== 'allow') return fail(ctx, 'access_denied', 'The user denied the request.');
+
+    const p = provider();
+    const { accountId } = d.session!;
+    const clientId = String(d.params.client_id);
+    const grant = d.grantId ? await p.Grant.find(d.grantId) : new p.Grant({ accountId: accountId!, clientId });
+    if (!grant) return fail(ctx, 'server_error', 'The grant could not be found.');
+    const det = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (det.missingOIDCScope) grant.addOIDCScope(det.missingOIDCScope.join(' '));
+    if (det.missingOIDCClaims) grant.addOIDCClaims(det.missingOIDCClaims);
+    for (const [indicator, scopes] of Object.entries(det.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
+    const grantId = await grant.save();
+    const returnTo = await p.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    ctx.status = 303;
+    ctx.redirect(returnTo);
+  });
+
+  return router;
+}

@@ -1,0 +1,544 @@
+/**
+ * The one store interface. Every node is stateless: OIDC artifacts, sessions,
+ * interactions, upstream login transactions, applications, banks, accounts,
+ * keys and settings all live here. One implementation over Kysely serves both
+ * engines (SQLite embedded default, PostgreSQL when DATABASE_URL is set).
+ */
+import { randomBytes, randomUUID, createHash, timingSafeEqual } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Kysely, PostgresDialect, SqliteDialect, type Selectable } from 'kysely';
+import type { AccountTable, ApplicationTable, BankTable, Database, SigningKeyTable } from './schema.js';
+import { migrateToLatest } from './migrations.js';
+
+export const now = (): number => Math.floor(Date.now() / 1000);
+
+// ---------------------------------------------------------------- domain types
+
+export type AppKind = 'sandbox' | 'production';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'none';
+export const CLIENT_AUTH_METHODS: readonly ClientAuthMethod[] = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'];
+
+export interface Application {
+  clientId: string;
+  ownerId: string | null;
+  name: string;
+  logoUri: string | null;
+  originUrl: string | null;
+  redirectUris: string[];
+  postLogoutRedirectUris: string[];
+  authMethod: ClientAuthMethod;
+  /** sha256 of the client secret ("sha256:<base64url>"), never the secret itself. */
+  secretHash: string | null;
+  jwks: { keys: Record<string, unknown>[] } | null;
+  jwksUri: string | null;
+  kind: AppKind;
+  subjectType: 'public' | 'pairwise';
+  extra: Record<string, unknown>;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface NewApplication {
+  ownerId?: string | null;
+  name: string;
+  logoUri?: string | null;
+  originUrl?: string | null;
+  redirectUris: string[];
+  postLogoutRedirectUris?: string[];
+  authMethod: ClientAuthMethod;
+  jwks?: { keys: Record<string, unknown>[] } | null;
+  jwksUri?: string | null;
+  kind?: AppKind;
+  subjectType?: 'public' | 'pairwise';
+  extra?: Record<string, unknown>;
+  /** Only for tests and seeding: a fixed client_id. */
+  clientId?: string;
+}
+
+export type BankKind = 'oidc' | 'oauth2';
+
+export interface BankCredentials {
+  client_secret?: string;
+  /** private JWK for private_key_jwt toward the bank */
+  private_jwk?: Record<string, unknown>;
+}
+
+export interface Bank {
+  id: string;
+  slug: string;
+  name: string;
+  logoUrl: string | null;
+  countries: string[];
+  kind: BankKind;
+  issuer: string | null;
+  authorizationUrl: string | null;
+  tokenUrl: string | null;
+  userinfoUrl: string | null;
+  clientId: string;
+  authMethod: 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt';
+  credentials: BankCredentials;
+  scope: string;
+  /** normalized claim name -> dotted path in the bank's userinfo (oauth2 banks) */
+  claimMapping: Record<string, string>;
+  pkce: boolean;
+  visible: boolean;
+  sandbox: boolean;
+  timeoutMs: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewBank = Omit<Bank, 'id' | 'createdAt' | 'updatedAt'> & { id?: string };
+
+export interface Account {
+  id: string;
+  bankId: string;
+  subject: string;
+  claims: Record<string, unknown>;
+  updatedAt: number;
+}
+
+export interface UpstreamTransaction {
+  state: string;
+  interactionUid: string;
+  bankId: string;
+  payload: Record<string, unknown>;
+  expiresAt: number;
+}
+
+export interface SigningKey {
+  kid: string;
+  owner: string;
+  alg: string;
+  privateJwk: Record<string, unknown>;
+  status: 'active' | 'retired';
+  createdAt: number;
+  retiredAt: number | null;
+}
+
+export interface OidcRecord {
+  payload: Record<string, unknown>;
+  expiresAt: number | null;
+  consumedAt: number | null;
+}
+
+// ---------------------------------------------------------------- helpers
+
+export function hashSecret(secret: string): string {
+  return `sha256:${createHash('sha256').update(secret).digest('base64url')}`;
+}
+
+export function verifySecret(secret: string, stored: string | null): boolean {
+  if (!stored || typeof secret !== 'string') return false;
+  const a = Buffer.from(hashSecret(secret));
+  const b = Buffer.from(stored);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** 256 bits of randomness, base64url. */
+export const randomSecret = (): string => randomBytes(32).toString('base64url');
+
+const parse = <T>(s: string | null | undefined, fallback: T): T => (s ? (JSON.parse(s) as T) : fallback);
+
+function toApplication(r: Selectable<ApplicationTable>): Application {
+  return {
+    clientId: r.client_id,
+    ownerId: r.owner_id,
+    name: r.name,
+    logoUri: r.logo_uri,
+    originUrl: r.origin_url,
+    redirectUris: parse(r.redirect_uris, []),
+    postLogoutRedirectUris: parse(r.post_logout_redirect_uris, []),
+    authMethod: r.auth_method as ClientAuthMethod,
+    secretHash: r.secret_hash,
+    jwks: parse(r.jwks, null),
+    jwksUri: r.jwks_uri,
+    kind: r.kind as AppKind,
+    subjectType: r.subject_type as 'public' | 'pairwise',
+    extra: parse(r.extra, {}),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function toBank(r: Selectable<BankTable>): Bank {
+  return {
+    id: r.id,
+    slug: r.slug,
+    name: r.name,
+    logoUrl: r.logo_url,
+    countries: parse(r.countries, []),
+    kind: r.kind as BankKind,
+    issuer: r.issuer,
+    authorizationUrl: r.authorization_url,
+    tokenUrl: r.token_url,
+    userinfoUrl: r.userinfo_url,
+    clientId: r.client_id,
+    authMethod: r.auth_method as Bank['authMethod'],
+    credentials: parse(r.credentials, {}),
+    scope: r.scope,
+    claimMapping: parse(r.claim_mapping, {}),
+    pkce: Boolean(r.pkce),
+    visible: Boolean(r.visible),
+    sandbox: Boolean(r.sandbox),
+    timeoutMs: r.timeout_ms === null ? null : Number(r.timeout_ms),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+function toAccount(r: Selectable<AccountTable>): Account {
+  return { id: r.id, bankId: r.bank_id, subject: r.subject, claims: parse(r.claims, {}), updatedAt: Number(r.updated_at) };
+}
+
+function toKey(r: Selectable<SigningKeyTable>): SigningKey {
+  return {
+    kid: r.kid,
+    owner: r.owner,
+    alg: r.alg,
+    privateJwk: JSON.parse(r.private_jwk),
+    status: r.status as SigningKey['status'],
+    createdAt: Number(r.created_at),
+    retiredAt: r.retired_at === null ? null : Number(r.retired_at),
+  };
+}
+
+// ---------------------------------------------------------------- the store
+
+export interface StoreOptions {
+  databaseUrl?: string | undefined;
+  sqlitePath?: string;
+  /** PostgreSQL only: use (and create) this schema, e.g. to isolate test runs. */
+  pgSchema?: string;
+}
+
+export class Store {
+  readonly engine: 'sqlite' | 'postgres';
+
+  private constructor(readonly db: Kysely<Database>, engine: 'sqlite' | 'postgres') {
+    this.engine = engine;
+  }
+
+  /** Opens the engine the options name and runs migrations. */
+  static async open(opts: StoreOptions): Promise<Store> {
+    let store: Store;
+    if (opts.databaseUrl) {
+      const pg = (await import('pg')).default;
+      // int8 (bigint) columns hold epoch seconds: safe as JS numbers.
+      pg.types.setTypeParser(20, (v: string) => Number(v));
+      if (opts.pgSchema) {
+        if (!/^[a-z_][a-z0-9_]*$/.test(opts.pgSchema)) throw new Error(`invalid schema name ${opts.pgSchema}`);
+        const c = new pg.Client({ connectionString: opts.databaseUrl, connectionTimeoutMillis: 5000 });
+        await c.connect();
+        try {
+          await c.query(`create schema if not exists ${opts.pgSchema}`);
+        } finally {
+          await c.end();
+        }
+      }
+      const pool = new pg.Pool({
+        connectionString: opts.databaseUrl,
+        max: 10,
+        connectionTimeoutMillis: 5000,
+        ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
+      });
+      store = new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
+    } else {
+      const file = opts.sqlitePath ?? ':memory:';
+      if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+      const SQLite = (await import('better-sqlite3')).default;
+      const database = new SQLite(file);
+      database.pragma('journal_mode = WAL');
+      database.pragma('synchronous = NORMAL');
+      database.pragma('busy_timeout = 5000');
+      store = new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
+    }
+    await migrateToLatest(store.db);
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+
+  /** A cheap round trip, for readiness checks. */
+  async ping(): Promise<void> {
+    await this.db.selectFrom('settings').select('key').limit(1).execute();
+  }
+
+  // ------------------------------------------------ OIDC artifacts (adapter)
+
+  async upsertOidc(model: string, id: string, payload: Record<string, unknown>, expiresIn: number | undefined): Promise<void> {
+    const row = {
+      model,
+      id,
+      payload: JSON.stringify(payload),
+      grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
+      user_code: typeof payload.userCode === 'string' ? payload.userCode : null,
+      uid: typeof payload.uid === 'string' ? payload.uid : null,
+      expires_at: expiresIn ? now() + expiresIn : null,
+      consumed_at: null,
+    };
+    await this.db
+      .insertInto('oidc_models')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['model', 'id']).doUpdateSet({
+          payload: row.payload,
+          grant_id: row.grant_id,
+          user_code: row.user_code,
+          uid: row.uid,
+          expires_at: row.expires_at,
+        }),
+      )
+      .execute();
+  }
+
+  private async findOidcBy(model: string, column: 'id' | 'uid' | 'user_code', value: string): Promise<OidcRecord | undefined> {
+    const r = await this.db
+      .selectFrom('oidc_models')
+      .select(['payload', 'expires_at', 'consumed_at'])
+      .where('model', '=', model)
+      .where(column, '=', value)
+      .executeTakeFirst();
+    if (!r) return undefined;
+    const expiresAt = r.expires_at === null ? null : Number(r.expires_at);
+    if (expiresAt !== null && expiresAt <= now()) return undefined;
+    return { payload: JSON.parse(r.payload), expiresAt, consumedAt: r.consumed_at === null ? null : Number(r.consumed_at) };
+  }
+
+  findOidc(model: string, id: string) {
+    return this.findOidcBy(model, 'id', id);
+  }
+  findOidcByUid(model: string, uid: string) {
+    return this.findOidcBy(model, 'uid', uid);
+  }
+  findOidcByUserCode(model: string, userCode: string) {
+    return this.findOidcBy(model, 'user_code', userCode);
+  }
+
+  async consumeOidc(model: string, id: string): Promise<void> {
+    await this.db.updateTable('oidc_models').set({ consumed_at: now() }).where('model', '=', model).where('id', '=', id).execute();
+  }
+
+  async destroyOidc(model: string, id: string): Promise<void> {
+    await this.db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).execute();
+  }
+
+  async revokeOidcByGrantId(model: string, grantId: string): Promise<void> {
+    await this.db.deleteFrom('oidc_models').where('model', '=', model).where('grant_id', '=', grantId).execute();
+  }
+
+  // ------------------------------------------------ applications
+
+  async createApplication(input: NewApplication): Promise<{ application: Application; clientSecret: string | null }> {
+    const t = now();
+    const clientId = input.clientId ?? `tl_${randomBytes(12).toString('base64url')}`;
+    const needsSecret = input.authMethod === 'client_secret_basic' || input.authMethod === 'client_secret_post';
+    const clientSecret = needsSecret ? randomSecret() : null;
+    await this.db
+      .insertInto('applications')
+      .values({
+        client_id: clientId,
+        owner_id: input.ownerId ?? null,
+        name: input.name,
+        logo_uri: input.logoUri ?? null,
+        origin_url: input.originUrl ?? null,
+        redirect_uris: JSON.stringify(input.redirectUris),
+        post_logout_redirect_uris: JSON.stringify(input.postLogoutRedirectUris ?? []),
+        auth_method: input.authMethod,
+        secret_hash: clientSecret ? hashSecret(clientSecret) : null,
+        jwks: input.jwks ? JSON.stringify(input.jwks) : null,
+        jwks_uri: input.jwksUri ?? null,
+        kind: input.kind ?? 'sandbox',
+        subject_type: input.subjectType ?? 'public',
+        extra: JSON.stringify(input.extra ?? {}),
+        created_at: t,
+        updated_at: t,
+      })
+      .execute();
+    const application = await this.getApplication(clientId);
+    if (!application) throw new Error('application vanished after insert');
+    return { application, clientSecret };
+  }
+
+  async getApplication(clientId: string): Promise<Application | undefined> {
+    const r = await this.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    return r ? toApplication(r) : undefined;
+  }
+
+  async listApplications(ownerId?: string | null): Promise<Application[]> {
+    let q = this.db.selectFrom('applications').selectAll().orderBy('created_at', 'asc').orderBy('client_id');
+    if (ownerId !== undefined) q = ownerId === null ? q.where('owner_id', 'is', null) : q.where('owner_id', '=', ownerId);
+    return (await q.execute()).map(toApplication);
+  }
+
+  /** Issues a new secret; the old one stops working at once. */
+  async rotateApplicationSecret(clientId: string): Promise<string | undefined> {
+    const secret = randomSecret();
+    const res = await this.db
+      .updateTable('applications')
+      .set({ secret_hash: hashSecret(secret), updated_at: now() })
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) ? secret : undefined;
+  }
+
+  async deleteApplication(clientId: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('applications').where('client_id', '=', clientId).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  // ------------------------------------------------ banks
+
+  async createBank(input: NewBank): Promise<Bank> {
+    const t = now();
+    const id = input.id ?? randomUUID();
+    await this.db
+      .insertInto('banks')
+      .values({
+        id,
+        slug: input.slug,
+        name: input.name,
+        logo_url: input.logoUrl,
+        countries: JSON.stringify(input.countries),
+        kind: input.kind,
+        issuer: input.issuer,
+        authorization_url: input.authorizationUrl,
+        token_url: input.tokenUrl,
+        userinfo_url: input.userinfoUrl,
+        client_id: input.clientId,
+        auth_method: input.authMethod,
+        credentials: JSON.stringify(input.credentials),
+        scope: input.scope,
+        claim_mapping: JSON.stringify(input.claimMapping),
+        pkce: input.pkce ? 1 : 0,
+        visible: input.visible ? 1 : 0,
+        sandbox: input.sandbox ? 1 : 0,
+        timeout_ms: input.timeoutMs,
+        created_at: t,
+        updated_at: t,
+      })
+      .execute();
+    return (await this.getBank(id))!;
+  }
+
+  /** By id or by slug. */
+  async getBank(idOrSlug: string): Promise<Bank | undefined> {
+    const r = await this.db
+      .selectFrom('banks')
+      .selectAll()
+      .where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)]))
+      .executeTakeFirst();
+    return r ? toBank(r) : undefined;
+  }
+
+  async listBanks(): Promise<Bank[]> {
+    return (await this.db.selectFrom('banks').selectAll().orderBy('name').execute()).map(toBank);
+  }
+
+  async updateBank(id: string, patch: Partial<Pick<Bank, 'visible' | 'name' | 'logoUrl' | 'issuer' | 'authorizationUrl' | 'tokenUrl' | 'userinfoUrl' | 'timeoutMs' | 'credentials' | 'clientId'>>): Promise<boolean> {
+    const set: Record<string, unknown> = { updated_at: now() };
+    if (patch.visible !== undefined) set.visible = patch.visible ? 1 : 0;
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.logoUrl !== undefined) set.logo_url = patch.logoUrl;
+    if (patch.issuer !== undefined) set.issuer = patch.issuer;
+    if (patch.authorizationUrl !== undefined) set.authorization_url = patch.authorizationUrl;
+    if (patch.tokenUrl !== undefined) set.token_url = patch.tokenUrl;
+    if (patch.userinfoUrl !== undefined) set.userinfo_url = patch.userinfoUrl;
+    if (patch.timeoutMs !== undefined) set.timeout_ms = patch.timeoutMs;
+    if (patch.credentials !== undefined) set.credentials = JSON.stringify(patch.credentials);
+    if (patch.clientId !== undefined) set.client_id = patch.clientId;
+    const res = await this.db.updateTable('banks').set(set).where('id', '=', id).executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  // ------------------------------------------------ accounts (one person at one bank)
+
+  /**
+   * Finds or creates the network account for (bank, bank subject) and stores the
+   * identity snapshot of this login. The account id is the network's `sub`:
+   * stable for one person at one bank. Safe under concurrent first logins.
+   */
+  async upsertAccount(bankId: string, subject: string, claims: Record<string, unknown>): Promise<Account> {
+    const t = now();
+    await this.db
+      .insertInto('accounts')
+      .values({ id: randomUUID(), bank_id: bankId, subject, claims: JSON.stringify(claims), updated_at: t })
+      .onConflict((oc) => oc.columns(['bank_id', 'subject']).doUpdateSet({ claims: JSON.stringify(claims), updated_at: t }))
+      .execute();
+    const r = await this.db.selectFrom('accounts').selectAll().where('bank_id', '=', bankId).where('subject', '=', subject).executeTakeFirstOrThrow();
+    return toAccount(r);
+  }
+
+  async getAccount(id: string): Promise<Account | undefined> {
+    const r = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    return r ? toAccount(r) : undefined;
+  }
+
+  // ------------------------------------------------ upstream login transactions
+
+  async putTransaction(tx: UpstreamTransaction): Promise<void> {
+    await this.db
+      .insertInto('upstream_transactions')
+      .values({ state: tx.state, interaction_uid: tx.interactionUid, bank_id: tx.bankId, payload: JSON.stringify(tx.payload), expires_at: tx.expiresAt })
+      .execute();
+  }
+
+  /** Reads and deletes in one step: a transaction can be finished only once. */
+  async takeTransaction(state: string): Promise<UpstreamTransaction | undefined> {
+    const r = await this.db.deleteFrom('upstream_transactions').where('state', '=', state).returningAll().executeTakeFirst();
+    if (!r || Number(r.expires_at) <= now()) return undefined;
+    return { state: r.state, interactionUid: r.interaction_uid, bankId: r.bank_id, payload: JSON.parse(r.payload), expiresAt: Number(r.expires_at) };
+  }
+
+  // ------------------------------------------------ signing keys
+
+  async listKeys(owner: string): Promise<SigningKey[]> {
+    const rows = await this.db.selectFrom('signing_keys').selectAll().where('owner', '=', owner).orderBy('created_at', 'desc').orderBy('kid', 'desc').execute();
+    return rows.map(toKey);
+  }
+
+  async addKey(key: Omit<SigningKey, 'createdAt' | 'retiredAt' | 'status'>, createdAt = now()): Promise<void> {
+    await this.db
+      .insertInto('signing_keys')
+      .values({ kid: key.kid, owner: key.owner, alg: key.alg, private_jwk: JSON.stringify(key.privateJwk), status: 'active', created_at: createdAt, retired_at: null })
+      .execute();
+  }
+
+  /** Marks every active key of the owner except `keepKid` as retired (still published, no longer signing). */
+  async retireKeysExcept(owner: string, keepKid: string): Promise<void> {
+    await this.db.updateTable('signing_keys').set({ status: 'retired', retired_at: now() }).where('owner', '=', owner).where('status', '=', 'active').where('kid', '!=', keepKid).execute();
+  }
+
+  async deleteRetiredKeys(owner: string, retiredBefore: number): Promise<number> {
+    const res = await this.db.deleteFrom('signing_keys').where('owner', '=', owner).where('status', '=', 'retired').where('retired_at', '<', retiredBefore).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+
+  // ------------------------------------------------ settings (generated secrets)
+
+  async getSetting(key: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst())?.value;
+  }
+
+  /** Stores `value` unless the key exists; returns whichever value won (safe across nodes). */
+  async setSettingIfAbsent(key: string, value: string): Promise<string> {
+    await this.db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doNothing()).execute();
+    return (await this.getSetting(key))!;
+  }
+
+  async setSetting(key: string, value: string): Promise<void> {
+    await this.db.insertInto('settings').values({ key, value }).onConflict((oc) => oc.column('key').doUpdateSet({ value })).execute();
+  }
+
+  // ------------------------------------------------ housekeeping
+
+  /** Deletes expired OIDC artifacts and upstream transactions. */
+  async sweepExpired(at = now()): Promise<number> {
+    const a = await this.db.deleteFrom('oidc_models').where('expires_at', 'is not', null).where('expires_at', '<=', at).executeTakeFirst();
+    const b = await this.db.deleteFrom('upstream_transactions').where('expires_at', '<=', at).executeTakeFirst();
+    return Number(a.numDeletedRows) + Number(b.numDeletedRows);
+  }
+}
