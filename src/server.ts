@@ -34,7 +34,8 @@ export interface RunningServer {
 }
 
 const NETWORK_KEY_OWNER = 'network';
-export const NETWORK_KEY_ALG = 'RS256';
+import { NETWORK_KEY_ALG } from './keys/keys.js';
+
 
 function securityHeaders(): Middleware {
   return async (ctx, next) => {

@@ -66,3 +66,6 @@ export function publicJwk(jwk: JWK): JWK {
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, oth: _oth, k: _k, ...pub } = jwk as JWK & { oth?: unknown };
   return pub;
 }
+
+/** The network signs with RSA (RS256 by default, PS256 for clients that ask). */
+export const NETWORK_KEY_ALG = 'RS256';

@@ -198,8 +198,8 @@ export function createSandboxBank(o: SandboxBankOptions): SandboxBank {
     }
     // The sandbox bank does not ask for consent itself: the network asks, naming the app and the claims.
     const grant = new provider.Grant({ accountId: user.sub, clientId: String(d.params.client_id) });
-    if (def.kind === 'oidc') grant.addOIDCScope(String(d.params.scope ?? 'openid'));
-    else grant.addResourceScope(resource, 'identity');
+    grant.addOIDCScope(String(d.params.scope ?? ''));
+    if (def.kind === 'oauth2') grant.addResourceScope(resource, 'identity');
     const grantId = await grant.save();
     const returnTo = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user.sub }, consent: { grantId } });
     ctx.status = 303;

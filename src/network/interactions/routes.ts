@@ -27,6 +27,7 @@ type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /** How long a started bank login may take before its transaction is swept. */
 const TRANSACTION_TTL = 15 * 60;
+const BANK_STATE_COOKIE = '_tl_bank_state';
 
 const USER_MESSAGES: Record<BankFailureKind, string> = {
   access_denied: 'The sign-in was cancelled at the bank.',
@@ -97,6 +98,9 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
       const { authorizationUrl, transaction } = await connectorFor(bank, connectorOptions).start({ redirectUri: callbackUrl, ...(loginHint ? { loginHint } : {}) });
       await store.putTransaction({ state: transaction.state, interactionUid: d.uid, bankId: bank.id, payload: transaction, expiresAt: now() + TRANSACTION_TTL });
       ctx.cookies.set(LAST_BANK_COOKIE, bank.slug, { maxAge: 365 * 24 * 3600 * 1000, httpOnly: true, sameSite: 'lax', secure, overwrite: true });
+      // Remembers which bank login this browser started, so a callback whose
+      // state matches nothing can still be answered to the right app (server_error).
+      ctx.cookies.set(BANK_STATE_COOKIE, transaction.state, { maxAge: TRANSACTION_TTL * 1000, httpOnly: true, sameSite: 'lax', secure, signed: true, path: '/banks/callback', overwrite: true });
       ctx.status = 303;
       ctx.redirect(authorizationUrl.href);
     } catch (err) {
@@ -172,9 +176,12 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
 
   router.get('/banks/callback', async (ctx) => {
     const state = typeof ctx.query.state === 'string' ? ctx.query.state : undefined;
-    if (!state) return page(ctx, 400, 'invalid_request', 'The bank returned without a state parameter.');
-    const tx = await store.takeTransaction(state);
+    const started = ctx.cookies.get(BANK_STATE_COOKIE, { signed: true });
+    // The transaction the bank's state names; failing that, the one this browser
+    // started (the connector then rejects the mismatching state: server_error to the app).
+    const tx = (state ? await store.takeTransaction(state) : undefined) ?? (started && started !== state ? await store.takeTransaction(started) : undefined);
     if (!tx) return page(ctx, 400, 'session_not_found', 'This bank sign-in has expired or was already used. Go back to the application and start again.');
+    if (tx.state === started) ctx.cookies.set(BANK_STATE_COOKIE, null, { path: '/banks/callback', signed: true });
     const interaction = await provider().Interaction.find(tx.interactionUid);
     if (!interaction) return page(ctx, 400, 'session_not_found');
     const bank = await store.getBank(tx.bankId);

@@ -1,0 +1,166 @@
+/**
+ * A person's login in a real browser (Debian's chromium, headless, driven by
+ * playwright-core): the demo app -> the bank chooser (with its search filter,
+ * /static/chooser.js) -> Mikomo Bank's sign-in page -> the network's consent
+ * page -> back to the demo app. Pages are found by role and label, as a screen
+ * reader user would find them. Screenshots of each page at 375px and 1280px go
+ * to docs/screenshots/.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { openTestStore, startTestNetwork, type TestNetwork, type TestStoreHandle } from '../helpers/network.js';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
+const WIDTHS = [375, 1280] as const;
+const HEIGHT = 900;
+
+let handle: TestStoreHandle;
+let net: TestNetwork;
+let browser: Browser;
+let context: BrowserContext;
+let page: Page;
+const offLoopback: string[] = [];
+
+const isLoopback = (u: string) => {
+  try {
+    const { protocol, hostname } = new URL(u);
+    if (protocol === 'data:' || protocol === 'about:' || protocol === 'blob:') return true;
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
+  } catch {
+    return false;
+  }
+};
+
+/** Full-page screenshots of the current page at each width; leaves the viewport at 1280px. */
+async function screenshots(name: string) {
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: HEIGHT });
+    await page.screenshot({ path: `${SCREENSHOTS}${name}-${width}.png`, fullPage: true, animations: 'disabled' });
+  }
+}
+
+/** Mikomo Bank's sign-in page: checks it is the bank's page, then signs in. */
+async function signInAtMikomo(username: string, password = username, shoot = false) {
+  await page.getByRole('heading', { name: 'Sign in to Mikomo Bank' }).waitFor();
+  assert.match(new URL(page.url()).pathname, /^\/sandbox\/mikomo\/interaction\//);
+  if (shoot) await screenshots('bank-login');
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+before(async () => {
+  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  handle = await openTestStore();
+  net = await startTestNetwork(handle.store);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    timeout: 30_000,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      // Nothing but loopback resolves: the browser cannot reach anything else.
+      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
+    ],
+  });
+  context = await browser.newContext({ viewport: { width: 1280, height: HEIGHT }, locale: 'en-US' });
+  context.setDefaultTimeout(15_000);
+  context.setDefaultNavigationTimeout(15_000);
+  context.on('request', (r) => {
+    if (!isLoopback(r.url())) offLoopback.push(r.url());
+  });
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.setDefaultNavigationTimeout(15_000);
+});
+
+after(async () => {
+  await context?.close().catch(() => {});
+  await browser?.close().catch(() => {});
+  await net?.close();
+  await handle?.cleanup();
+  assert.deepEqual(offLoopback, [], 'the browser only talks to the test node');
+});
+
+test('a person signs in to the demo app through the chooser, Mikomo Bank and consent', async () => {
+  await page.goto(`${net.url}/demo`);
+  await page.getByRole('button', { name: 'Sign in with your bank' }).click();
+
+  // The chooser.
+  await page.getByRole('heading', { name: 'Choose your bank' }).waitFor();
+  assert.match(new URL(page.url()).pathname, /^\/interaction\//);
+  const mikomo = page.getByRole('button', { name: 'Mikomo Bank', exact: true });
+  const future = page.getByRole('button', { name: 'Future Bank', exact: true, includeHidden: true });
+  assert.ok(await mikomo.isVisible());
+  assert.ok(await future.isVisible());
+  assert.equal(await page.getByRole('button', { name: /^Continue with/ }).count(), 0, 'a fresh browser has no remembered bank');
+  await screenshots('chooser');
+
+  // The search filters as the person types (progressive enhancement in /static/chooser.js).
+  const search = page.getByLabel('Search banks');
+  assert.equal(await search.getAttribute('type'), 'search');
+  await search.pressSequentially('mik');
+  await future.waitFor({ state: 'hidden' });
+  assert.ok(await mikomo.isVisible(), 'Mikomo Bank stays visible');
+  assert.ok(await page.getByText('No bank matches your search.').isHidden());
+  await mikomo.click();
+
+  // The bank.
+  await signInAtMikomo('mikomo_10', 'mikomo_10', true);
+
+  // The network's consent page names the app and shows the values it will receive.
+  await page.getByRole('heading', { name: 'TrustLane Demo wants to know who you are' }).waitFor();
+  assert.match(new URL(page.url()).pathname, /^\/interaction\//);
+  assert.ok(await page.getByText('TrustLane Demo', { exact: true }).isVisible(), 'the app name is shown');
+  assert.ok(await page.getByText('PhilipHLovett@mikomotest.com', { exact: true }).isVisible(), 'the email value is shown');
+  assert.ok(await page.getByRole('button', { name: 'Deny' }).isVisible());
+  await screenshots('consent');
+  await page.getByRole('button', { name: 'Allow' }).click();
+
+  // Back at the demo app, which shows what it received.
+  await page.getByRole('heading', { name: 'Signed in' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/demo/callback');
+  const claims = page.locator('table#claims');
+  assert.equal(await claims.getByRole('row', { name: /^email\b/ }).first().getByRole('cell').textContent(), 'PhilipHLovett@mikomotest.com');
+  assert.equal(await claims.getByRole('row', { name: /^given_name\b/ }).getByRole('cell').textContent(), 'Philip');
+  const rows = Object.fromEntries(
+    await claims.locator('tr').evaluateAll((trs) => trs.map((tr) => [tr.querySelector('th')?.textContent ?? '', tr.querySelector('td')?.textContent ?? ''])),
+  ) as Record<string, string>;
+  assert.equal(rows.email, 'PhilipHLovett@mikomotest.com');
+  assert.equal(rows.given_name, 'Philip');
+  assert.equal(rows.family_name, 'Lovett');
+  assert.ok(rows.sub, 'a subject identifier');
+});
+
+test('the chooser offers the bank chosen last time first; Deny returns access_denied to the app', async () => {
+  await page.goto(`${net.url}/demo`);
+  await page.getByRole('button', { name: 'Sign in with your bank' }).click();
+  await page.getByRole('heading', { name: 'Choose your bank' }).waitFor();
+
+  const cont = page.getByRole('button', { name: 'Continue with Mikomo Bank' });
+  assert.ok(await cont.isVisible(), 'the last bank is offered');
+  const first = page.getByRole('main').getByRole('button').first();
+  assert.equal((await first.textContent())?.trim(), 'Continue with Mikomo Bank', 'and offered first');
+  await screenshots('chooser-remembered');
+  await cont.click();
+
+  await signInAtMikomo('mikomo_10');
+
+  await page.getByRole('heading', { name: 'TrustLane Demo wants to know who you are' }).waitFor();
+  await page.getByRole('button', { name: 'Deny' }).click();
+
+  await page.getByRole('heading', { name: 'Sign-in did not complete' }).waitFor();
+  assert.equal(new URL(page.url()).pathname, '/demo/callback');
+  assert.equal(await page.locator('#error').textContent(), 'access_denied');
+});
