@@ -68,6 +68,9 @@ export class OidcConnector implements Connector {
       execute: insecure ? [client.allowInsecureRequests] : [],
     });
     config.timeout = this.timeoutSeconds;
+    // Verify ID token signatures even though they come over the token endpoint's
+    // TLS (OIDC Core 3.1.3.7 makes it optional; a broker vouching for claims must).
+    client.enableNonRepudiationChecks(config);
     discoveryCache.set(this.bank.id, { config, at: Date.now(), version: this.bank.updatedAt });
     return config;
   }

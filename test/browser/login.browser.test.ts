@@ -155,9 +155,12 @@ test('the chooser offers the bank chosen last time first; Deny returns access_de
   await screenshots('chooser-remembered');
   await cont.click();
 
-  await signInAtMikomo('mikomo_10');
+  // Another test user: the network remembers consent per account and app (an
+  // oidc-provider grant), so mikomo_10, who allowed it above, would not be asked again.
+  await signInAtMikomo('mikomo_13');
 
   await page.getByRole('heading', { name: 'TrustLane Demo wants to know who you are' }).waitFor();
+  assert.ok(await page.getByText('sofia.alvarez@mikomotest.com', { exact: true }).isVisible(), 'the consent page shows this person\'s details');
   await page.getByRole('button', { name: 'Deny' }).click();
 
   await page.getByRole('heading', { name: 'Sign-in did not complete' }).waitFor();
