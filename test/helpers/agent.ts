@@ -71,7 +71,15 @@ export class Agent {
       headers['content-type'] = 'application/x-www-form-urlencoded';
     }
     this.requests++;
-    const res = await fetch(u, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15000) });
+    const send = () => fetch(u, { method: init.method ?? (body ? 'POST' : 'GET'), headers, body, redirect: 'manual', signal: AbortSignal.timeout(this.opts.timeoutMs ?? 15000) });
+    let res: Response;
+    try {
+      res = await send();
+    } catch (err) {
+      // Like a browser: a kept-alive connection the server closed (a restart) is retried once on a new one.
+      if ((err as { cause?: { code?: string } }).cause?.code !== 'UND_ERR_SOCKET') throw err;
+      res = await send();
+    }
     this.store(u, res);
     return res;
   }
