@@ -6,6 +6,7 @@ const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', arg
 const ctx = await browser.newContext();
 const page = await ctx.newPage();
 page.setDefaultTimeout(10000);
+page.on('response', async (r) => { if (r.request().isNavigationRequest()) console.log('resp', r.status(), r.url(), r.status() >= 400 || r.url().includes('/auth/') ? (await r.text().catch(()=>'?')).slice(0, 600) : ''); });
 page.on('framenavigated', (f) => { if (f === page.mainFrame()) console.log('nav', f.url()); });
 for (const [user, decision] of [['mikomo_10','Allow'], ['mikomo_13','Deny']]) {
   await page.goto(`${net.url}/demo`);
