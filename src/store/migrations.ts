@@ -118,8 +118,10 @@ class InlineProvider implements MigrationProvider {
   }
 }
 
-export async function migrateToLatest(db: Kysely<any>): Promise<void> {
-  const migrator = new Migrator({ db, provider: new InlineProvider() });
+export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise<void> {
+  // With a non-default PostgreSQL schema, Kysely must be told where its own
+  // bookkeeping tables live (it introspects every schema otherwise).
+  const migrator = new Migrator({ db, provider: new InlineProvider(), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

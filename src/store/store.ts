@@ -254,7 +254,7 @@ export class Store {
       database.pragma('busy_timeout = 5000');
       store = new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
     }
-    await migrateToLatest(store.db);
+    await migrateToLatest(store.db, opts.databaseUrl ? opts.pgSchema : undefined);
     return store;
   }
 
