@@ -37,15 +37,22 @@ const NETWORK_KEY_OWNER = 'network';
 import { NETWORK_KEY_ALG } from './keys/keys.js';
 
 
+const CSP = "default-src 'self'; img-src 'self' https: http://localhost:* http://127.0.0.1:* data:; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
 function securityHeaders(): Middleware {
   return async (ctx, next) => {
+    // The policy is set before the handlers run, not after: oidc-provider adds
+    // the hash of any inline script it renders (the auto-submitting form the
+    // sandbox banks' providers answer with when another user signs in on the
+    // same browser) to the policy it finds; overwriting it afterwards blocked
+    // that script and left the browser on a blank page.
+    const withCsp = !ctx.path.startsWith('/oidc/');
+    if (withCsp) ctx.set('Content-Security-Policy', CSP);
     await next();
     ctx.set('X-Content-Type-Options', 'nosniff');
     ctx.set('Referrer-Policy', 'no-referrer');
-    if (ctx.response.is('html') && !ctx.path.startsWith('/oidc/')) {
-      ctx.set('X-Frame-Options', 'DENY');
-      ctx.set('Content-Security-Policy', "default-src 'self'; img-src 'self' https: http://localhost:* http://127.0.0.1:* data:; script-src 'self'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'");
-    }
+    if (withCsp && ctx.response.is('html')) ctx.set('X-Frame-Options', 'DENY');
+    else ctx.remove('Content-Security-Policy');
   };
 }
 

@@ -73,7 +73,7 @@ export function renderChooser(v: ChooserView): string {
       ${v.banks.map((b) => html`<li data-search="${searchText(b)}"${shown.includes(b) ? '' : html` hidden`}>${bankButton(b, b.name)}</li>`)}
     </ul>
   </form>
-  <p id="no-banks" class="muted"${shown.length ? html` hidden` : ''}>No bank matches your search.</p>
+  <p id="no-banks" class="muted" aria-live="polite"${shown.length ? html` hidden` : ''}>No bank matches your search.</p>
 </section>`,
   });
 }

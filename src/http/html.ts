@@ -46,20 +46,23 @@ export interface LayoutOptions {
   title: string;
   body: SafeHtml;
   scripts?: string[];
+  /** The name in the top bar: TrustLane by default, the bank's name on a sandbox bank's pages. */
+  brand?: string;
 }
 
-export function layout({ title, body, scripts = [] }: LayoutOptions): string {
+export function layout({ title, body, scripts = [], brand = 'TrustLane' }: LayoutOptions): string {
   return html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · TrustLane</title>
+<title>${title} · ${brand}</title>
+<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="/static/app.css">
 ${scripts.map((s) => html`<script src="${s}" defer></script>`)}
 </head>
 <body>
-<header class="topbar"><span class="brand" aria-label="TrustLane">TrustLane</span></header>
+<header class="topbar"><span class="brand">${brand}</span></header>
 <main class="page">
 ${body}
 </main>

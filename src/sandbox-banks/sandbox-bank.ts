@@ -135,16 +135,17 @@ export function createSandboxBank(o: SandboxBankOptions): SandboxBank {
   const loginPage = (uid: string, error?: string, username = '') =>
     layout({
       title: `Sign in to ${def.name}`,
+      brand: `${def.name} (sandbox)`,
       body: html`<section class="card">
   <div class="app-id"><img src="/static/banks/${def.slug}.svg" alt=""><h1>Sign in to ${def.name}</h1></div>
   <p class="muted">This is a sandbox bank: no real accounts, only the test users below.</p>
-  ${error ? html`<p role="alert" class="error card">${error}</p>` : ''}
+  ${error ? html`<p role="alert" id="login-error" class="error card">${error}</p>` : ''}
   <form method="post" action="${mount}/interaction/${uid}/login">
     <input type="hidden" name="csrf" value="${csrfFor(uid)}">
     <label for="username">Username</label>
-    <input type="text" id="username" name="username" autocomplete="username" required value="${username}" autofocus>
+    <input type="text" id="username" name="username" autocomplete="username" required value="${username}" autofocus${error ? html` aria-describedby="login-error" aria-invalid="true"` : ''}>
     <label for="password">Password</label>
-    <input type="password" id="password" name="password" autocomplete="current-password" required>
+    <input type="password" id="password" name="password" autocomplete="current-password" required${error ? html` aria-describedby="login-error" aria-invalid="true"` : ''}>
     <div class="actions"><button class="primary" type="submit">Sign in</button></div>
   </form>
   <form method="post" action="${mount}/interaction/${uid}/cancel" class="actions">

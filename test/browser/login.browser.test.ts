@@ -24,6 +24,8 @@ let browser: Browser;
 let context: BrowserContext;
 let page: Page;
 const offLoopback: string[] = [];
+/** Console errors (CSP violations, script errors) and failed requests, checked at the end of each test. */
+let problems: string[] = [];
 
 const isLoopback = (u: string) => {
   try {
@@ -35,10 +37,12 @@ const isLoopback = (u: string) => {
   }
 };
 
-/** Full-page screenshots of the current page at each width; leaves the viewport at 1280px. */
+/** Full-page screenshots of the current page at each width (which must not scroll sideways); leaves the viewport at 1280px. */
 async function screenshots(name: string) {
   for (const width of WIDTHS) {
     await page.setViewportSize({ width, height: HEIGHT });
+    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
+    assert.ok(scrollWidth <= width, `${name} at ${width}px scrolls sideways (${scrollWidth}px wide)`);
     await page.screenshot({ path: `${SCREENSHOTS}${name}-${width}.png`, fullPage: true, animations: 'disabled' });
   }
 }
@@ -81,11 +85,21 @@ before(async () => {
     if (!isLoopback(r.url())) offLoopback.push(r.url());
   });
   page = await context.newPage();
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (m) => {
+    // Failed requests are reported (with their URL) by the response handler below.
+    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
+  });
+  page.on('response', (r) => {
+    // Chromium asks for /favicon.ico on its own; TrustLane has none.
+    if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') problems.push(`HTTP ${r.status()} ${r.url()}`);
+  });
   page.setDefaultTimeout(15_000);
   page.setDefaultNavigationTimeout(15_000);
 });
 
 after(async () => {
+  await page?.close().catch(() => {});
   await context?.close().catch(() => {});
   await browser?.close().catch(() => {});
   await net?.close();
@@ -94,6 +108,7 @@ after(async () => {
 });
 
 test('a person signs in to the demo app through the chooser, Mikomo Bank and consent', async () => {
+  problems = [];
   await page.goto(`${net.url}/demo`);
   await page.getByRole('button', { name: 'Sign in with your bank' }).click();
 
@@ -141,9 +156,11 @@ test('a person signs in to the demo app through the chooser, Mikomo Bank and con
   assert.equal(rows.given_name, 'Philip');
   assert.equal(rows.family_name, 'Lovett');
   assert.ok(rows.sub, 'a subject identifier');
+  assert.deepEqual(problems, [], 'no console errors or failed requests');
 });
 
 test('the chooser offers the bank chosen last time first; Deny returns access_denied to the app', async () => {
+  problems = [];
   await page.goto(`${net.url}/demo`);
   await page.getByRole('button', { name: 'Sign in with your bank' }).click();
   await page.getByRole('heading', { name: 'Choose your bank' }).waitFor();
@@ -155,8 +172,10 @@ test('the chooser offers the bank chosen last time first; Deny returns access_de
   await screenshots('chooser-remembered');
   await cont.click();
 
-  // Another test user: the network remembers consent per account and app (an
-  // oidc-provider grant), so mikomo_10, who allowed it above, would not be asked again.
+  // Another person on the same browser: the network remembers consent per
+  // account and app (an oidc-provider grant), so mikomo_10, who allowed it
+  // above, would not be asked again. A different user also makes the bank and
+  // the network switch sessions (an auto-submitting form from oidc-provider).
   await signInAtMikomo('mikomo_13');
 
   await page.getByRole('heading', { name: 'TrustLane Demo wants to know who you are' }).waitFor();
@@ -166,4 +185,5 @@ test('the chooser offers the bank chosen last time first; Deny returns access_de
   await page.getByRole('heading', { name: 'Sign-in did not complete' }).waitFor();
   assert.equal(new URL(page.url()).pathname, '/demo/callback');
   assert.equal(await page.locator('#error').textContent(), 'access_denied');
+  assert.deepEqual(problems, [], 'no console errors or failed requests');
 });
