@@ -24,6 +24,7 @@ try {
     '',
     `TrustLane is running at ${running.url}  (store: ${running.store.engine}${running.store.engine === 'sqlite' ? ` ${config.sqlitePath}` : ''})`,
     `  OpenID Provider (issuer) ${running.url}/oidc   discovery: ${running.url}/oidc/.well-known/openid-configuration`,
+    `  Developer console ${running.url}/console  (mail: ${config.smtpUrl ? 'SMTP' : `no SMTP_URL, written to ${config.outboxDir} and its links logged`})`,
     ...(demo
       ? [
           `  Demo app:   ${running.url}/demo`,

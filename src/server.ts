@@ -23,6 +23,9 @@ import { BodyError } from './http/body.js';
 import { serveStatic } from './http/static.js';
 import { registry, httpRequests } from './http/metrics.js';
 import { demoRoutes, provisionDemo } from './demo/demo.js';
+import { consoleMiddleware } from './console/index.js';
+import { ConsoleRepository } from './console/repository.js';
+import { createMailer, type Mailer } from './console/mailer.js';
 
 export interface RunningServer {
   url: string;
@@ -78,12 +81,12 @@ function errorBoundary(log: Logger): Middleware {
       ctx.body = errorPage({ title: 'Something went wrong', error: 'server_error' });
     } finally {
       const group = ctx.path.split('/')[1] || 'root';
-      httpRequests.inc({ group: ['oidc', 'interaction', 'banks', 'sandbox', 'demo', 'static'].includes(group) ? group : 'other', status: `${Math.floor(ctx.status / 100)}xx` });
+      httpRequests.inc({ group: ['oidc', 'interaction', 'banks', 'sandbox', 'demo', 'static', 'console'].includes(group) ? group : 'other', status: `${Math.floor(ctx.status / 100)}xx` });
     }
   };
 }
 
-export async function startServer(config: Config, log: Logger, options: { store?: Store } = {}): Promise<RunningServer> {
+export async function startServer(config: Config, log: Logger, options: { store?: Store; mailer?: Mailer } = {}): Promise<RunningServer> {
   const store = options.store ?? (await Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath }));
   let handler: http.RequestListener = (_req, res) => {
     res.statusCode = 503;
@@ -152,7 +155,7 @@ export async function startServer(config: Config, log: Logger, options: { store?
     ctx.type = registry.contentType;
     ctx.body = await registry.metrics();
   });
-  ops.get('/', (ctx) => ctx.redirect('/demo'));
+  ops.get('/', (ctx) => ctx.redirect(config.seedDemo ? '/demo' : '/console'));
   app.use(ops.routes());
 
   app.use((ctx, next) => networkMount(ctx, next));
@@ -179,6 +182,10 @@ export async function startServer(config: Config, log: Logger, options: { store?
     }
   }
 
+  const consoleRepo = new ConsoleRepository(store.db);
+  const mailer = options.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.outboxDir, log });
+  for (const mw of consoleMiddleware({ config, store, repo: consoleRepo, mailer, log, csrfSecret, base })) app.use(mw);
+
   if (config.seedDemo) {
     const demo = await provisionDemo(store, base);
     const routes = demoRoutes({ config, log, demo, cookieSecret: csrfSecret });
@@ -190,7 +197,7 @@ export async function startServer(config: Config, log: Logger, options: { store?
   const timers: NodeJS.Timeout[] = [];
   timers.push(
     setInterval(() => {
-      store.sweepExpired().then(
+      Promise.all([store.sweepExpired(), consoleRepo.sweep().then(() => 0)]).then(([n]) => n).then(
         (n) => n && log.debug({ removed: n }, 'swept expired records'),
         (err) => log.warn({ err }, 'sweep failed'),
       );

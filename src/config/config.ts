@@ -22,6 +22,10 @@ export interface Config {
   production: boolean;
   /** Behind a TLS-terminating proxy: trust X-Forwarded-* headers. */
   trustProxy: boolean;
+  /** smtp(s)://user:pass@host:port; unset: mail goes to outboxDir and links are logged */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  outboxDir: string;
 }
 
 export class ConfigError extends Error {
@@ -86,6 +90,9 @@ export function loadConfig(env: Env = process.env): Config {
   const logLevel = (env.LOG_LEVEL ?? 'info').trim().toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL="${env.LOG_LEVEL}" must be one of ${LOG_LEVELS.join(', ')}`);
 
+  const smtpUrl = env.SMTP_URL?.trim() || undefined;
+  if (smtpUrl && !/^smtps?:\/\/[^\s]+$/.test(smtpUrl)) problems.push('SMTP_URL must look like smtp://user:password@host:587 or smtps://host:465');
+
   const production = env.NODE_ENV === 'production';
   if (production && publicUrl.protocol !== 'https:' && !['localhost', '127.0.0.1'].includes(publicUrl.hostname)) {
     problems.push(`PUBLIC_URL must be https in production (got ${base})`);
@@ -106,6 +113,9 @@ export function loadConfig(env: Env = process.env): Config {
     keysRefreshSeconds: int(env, 'KEYS_REFRESH_SECONDS', 60, 1, 86400, problems),
     production,
     trustProxy: bool(env, 'TRUST_PROXY', false, problems),
+    smtpUrl,
+    mailFrom: env.MAIL_FROM?.trim() || `TrustLane <no-reply@${publicUrl.hostname}>`,
+    outboxDir: path.resolve(env.OUTBOX_DIR?.trim() || './data/outbox'),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -110,6 +110,73 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026_11_26_002_console': {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('console_accounts')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('email', 'varchar(320)', (c) => c.notNull().unique())
+        .addColumn('password_hash', 'text', (c) => c.notNull())
+        .addColumn('email_verified_at', 'bigint')
+        .addColumn('totp_secret', 'varchar(128)')
+        .addColumn('totp_last_step', 'bigint')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('console_recovery_codes')
+        .addColumn('account_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('code_hash', 'varchar(128)', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .addPrimaryKeyConstraint('console_recovery_codes_pk', ['account_id', 'code_hash'])
+        .execute();
+      await db.schema
+        .createTable('console_sessions')
+        .addColumn('id', 'varchar(128)', (c) => c.primaryKey()) // sha256 of the cookie token
+        .addColumn('account_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('stage', 'varchar(16)', (c) => c.notNull()) // otp_setup | otp | full
+        .addColumn('csrf', 'varchar(64)', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('console_sessions_account').on('console_sessions').columns(['account_id']).execute();
+      await db.schema
+        .createTable('console_email_tokens')
+        .addColumn('token_hash', 'varchar(128)', (c) => c.primaryKey())
+        .addColumn('account_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('purpose', 'varchar(16)', (c) => c.notNull()) // verify | reset
+        .addColumn('expires_at', 'bigint', (c) => c.notNull())
+        .addColumn('used_at', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('console_api_tokens')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('account_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('name', 'varchar(200)', (c) => c.notNull())
+        .addColumn('token_hash', 'varchar(128)', (c) => c.notNull().unique())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .addColumn('last_used_at', 'bigint')
+        .addColumn('revoked_at', 'bigint')
+        .execute();
+      await db.schema
+        .createTable('console_audit')
+        .addColumn('id', 'varchar(64)', (c) => c.primaryKey())
+        .addColumn('account_id', 'varchar(64)', (c) => c.notNull())
+        .addColumn('event', 'varchar(64)', (c) => c.notNull())
+        .addColumn('detail', 'text', (c) => c.notNull().defaultTo('{}'))
+        .addColumn('ip', 'varchar(64)')
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('console_audit_account').on('console_audit').columns(['account_id', 'created_at']).execute();
+      await db.schema
+        .createTable('rate_limits')
+        .addColumn('key', 'varchar(400)', (c) => c.primaryKey())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('window_start', 'bigint', (c) => c.notNull())
+        .addColumn('locked_until', 'bigint')
+        .execute();
+    },
+  },
 };
 
 class InlineProvider implements MigrationProvider {
@@ -131,7 +198,7 @@ export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise
 
 /** Used by tests to start from an empty schema. */
 export async function dropAll(db: Kysely<any>): Promise<void> {
-  for (const t of ['oidc_models', 'applications', 'banks', 'accounts', 'upstream_transactions', 'signing_keys', 'settings', 'kysely_migration', 'kysely_migration_lock']) {
+  for (const t of ['console_accounts', 'console_recovery_codes', 'console_sessions', 'console_email_tokens', 'console_api_tokens', 'console_audit', 'rate_limits', 'oidc_models', 'applications', 'banks', 'accounts', 'upstream_transactions', 'signing_keys', 'settings', 'kysely_migration', 'kysely_migration_lock']) {
     await sql`drop table if exists ${sql.table(t)}`.execute(db);
   }
 }

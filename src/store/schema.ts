@@ -89,7 +89,74 @@ export interface SettingTable {
   value: string;
 }
 
+export interface ConsoleAccountTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  email_verified_at: number | null;
+  totp_secret: string | null;
+  totp_last_step: number | null;
+  created_at: number;
+}
+
+export interface ConsoleRecoveryCodeTable {
+  account_id: string;
+  code_hash: string;
+  used_at: number | null;
+}
+
+export interface ConsoleSessionTable {
+  id: string;
+  account_id: string;
+  stage: string;
+  csrf: string;
+  data: string;
+  created_at: number;
+  expires_at: number;
+}
+
+export interface ConsoleEmailTokenTable {
+  token_hash: string;
+  account_id: string;
+  purpose: string;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface ConsoleApiTokenTable {
+  id: string;
+  account_id: string;
+  name: string;
+  token_hash: string;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface ConsoleAuditTable {
+  id: string;
+  account_id: string;
+  event: string;
+  detail: string;
+  ip: string | null;
+  created_at: number;
+}
+
+export interface RateLimitTable {
+  key: string;
+  failures: number;
+  window_start: number;
+  locked_until: number | null;
+}
+
 export interface Database {
+  console_accounts: ConsoleAccountTable;
+  console_recovery_codes: ConsoleRecoveryCodeTable;
+  console_sessions: ConsoleSessionTable;
+  console_email_tokens: ConsoleEmailTokenTable;
+  console_api_tokens: ConsoleApiTokenTable;
+  console_audit: ConsoleAuditTable;
+  rate_limits: RateLimitTable;
   oidc_models: OidcModelTable;
   applications: ApplicationTable;
   banks: BankTable;

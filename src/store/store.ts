@@ -385,6 +385,42 @@ export class Store {
     return Number(res.numUpdatedRows) ? secret : undefined;
   }
 
+  /**
+   * Updates an application's registration. Switching to a secret-based method
+   * from one without a secret (private_key_jwt) issues a secret, returned once;
+   * switching to private_key_jwt drops the secret hash. Undefined when there is
+   * no such application.
+   */
+  async updateApplication(
+    clientId: string,
+    patch: Partial<Pick<Application, 'name' | 'logoUri' | 'originUrl' | 'redirectUris' | 'authMethod' | 'jwks' | 'jwksUri'>>,
+  ): Promise<{ application: Application; clientSecret: string | null } | undefined> {
+    const current = await this.getApplication(clientId);
+    if (!current) return undefined;
+    const set: Record<string, unknown> = { updated_at: now() };
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.logoUri !== undefined) set.logo_uri = patch.logoUri;
+    if (patch.originUrl !== undefined) set.origin_url = patch.originUrl;
+    if (patch.redirectUris !== undefined) set.redirect_uris = JSON.stringify(patch.redirectUris);
+    if (patch.jwks !== undefined) set.jwks = patch.jwks ? JSON.stringify(patch.jwks) : null;
+    if (patch.jwksUri !== undefined) set.jwks_uri = patch.jwksUri;
+    let clientSecret: string | null = null;
+    if (patch.authMethod !== undefined) {
+      set.auth_method = patch.authMethod;
+      const needsSecret = patch.authMethod === 'client_secret_basic' || patch.authMethod === 'client_secret_post';
+      if (needsSecret && !current.secretHash) {
+        clientSecret = randomSecret();
+        set.secret_hash = hashSecret(clientSecret);
+      } else if (!needsSecret) {
+        set.secret_hash = null;
+      }
+    }
+    const res = await this.db.updateTable('applications').set(set).where('client_id', '=', clientId).executeTakeFirst();
+    if (!Number(res.numUpdatedRows)) return undefined;
+    const application = await this.getApplication(clientId);
+    return application ? { application, clientSecret } : undefined;
+  }
+
   async deleteApplication(clientId: string): Promise<boolean> {
     const res = await this.db.deleteFrom('applications').where('client_id', '=', clientId).executeTakeFirst();
     return Number(res.numDeletedRows) > 0;

@@ -108,6 +108,31 @@ describe(`store conformance (${engine})`, () => {
     assert.equal(await store.deleteApplication(application.clientId), false);
   });
 
+  test('applications: updates; switching auth method drops or issues the secret', async () => {
+    const { application, clientSecret } = await store.createApplication({ name: 'U', redirectUris: ['https://u.example/cb'], authMethod: 'client_secret_basic', ownerId: 'owner2' });
+    const renamed = await store.updateApplication(application.clientId, { name: 'U2', logoUri: 'https://u.example/logo.png', originUrl: 'https://u.example/', redirectUris: ['https://u.example/cb', 'https://u.example/cb2'] });
+    assert.ok(renamed);
+    assert.equal(renamed.clientSecret, null, 'no new secret when the method stays secret-based');
+    assert.equal(renamed.application.name, 'U2');
+    assert.equal(renamed.application.logoUri, 'https://u.example/logo.png');
+    assert.equal(renamed.application.originUrl, 'https://u.example/');
+    assert.deepEqual(renamed.application.redirectUris, ['https://u.example/cb', 'https://u.example/cb2']);
+    assert.equal(renamed.application.ownerId, 'owner2');
+    assert.ok(verifySecret(clientSecret!, renamed.application.secretHash));
+    const post = await store.updateApplication(application.clientId, { authMethod: 'client_secret_post' });
+    assert.equal(post!.clientSecret, null);
+    assert.ok(verifySecret(clientSecret!, post!.application.secretHash), 'basic -> post keeps the secret');
+    const jwks = { keys: [{ kty: 'EC', crv: 'P-256', x: 'x', y: 'y' }] };
+    const toJwt = await store.updateApplication(application.clientId, { authMethod: 'private_key_jwt', jwks, jwksUri: null });
+    assert.equal(toJwt!.application.secretHash, null, 'private_key_jwt drops the secret hash');
+    assert.deepEqual(toJwt!.application.jwks, jwks);
+    const back = await store.updateApplication(application.clientId, { authMethod: 'client_secret_basic', jwks: null });
+    assert.ok(back!.clientSecret);
+    assert.ok(verifySecret(back!.clientSecret, back!.application.secretHash), 'switching back issues a new secret');
+    assert.equal(back!.application.jwks, null);
+    assert.equal(await store.updateApplication('tl_nope', { name: 'x' }), undefined);
+  });
+
   test('banks: by id or slug, unique slugs, updates', async () => {
     const bank = await store.createBank({
       slug: 'conf-bank', name: 'Conformance Bank', logoUrl: null, countries: ['US', 'CA'], kind: 'oauth2', issuer: null,
