@@ -24,6 +24,7 @@ import { serveStatic } from './http/static.js';
 import { registry, httpRequests } from './http/metrics.js';
 import { demoRoutes, provisionDemo } from './demo/demo.js';
 import { consoleMiddleware } from './console/index.js';
+import { auth0ProxyRoutes } from './auth0-proxy/proxy.js';
 import { ConsoleRepository } from './console/repository.js';
 import { createMailer, type Mailer } from './console/mailer.js';
 
@@ -181,6 +182,9 @@ export async function startServer(config: Config, log: Logger, options: { store?
       app.use(mount(`/sandbox/${def.slug}`, bank.provider));
     }
   }
+
+  const proxy = auth0ProxyRoutes({ config, store, log });
+  app.use(proxy.routes()).use(proxy.allowedMethods());
 
   const consoleRepo = new ConsoleRepository(store.db);
   const mailer = options.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.outboxDir, log });

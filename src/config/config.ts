@@ -26,6 +26,8 @@ export interface Config {
   smtpUrl: string | undefined;
   mailFrom: string;
   outboxDir: string;
+  /** The Auth0 proxy accepts http://localhost redirect URIs (local testing); turn off in production if unwanted. */
+  auth0AllowLocalhost: boolean;
 }
 
 export class ConfigError extends Error {
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl,
     mailFrom: env.MAIL_FROM?.trim() || `TrustLane <no-reply@${publicUrl.hostname}>`,
     outboxDir: path.resolve(env.OUTBOX_DIR?.trim() || './data/outbox'),
+    auth0AllowLocalhost: bool(env, 'AUTH0_PROXY_ALLOW_LOCALHOST', true, problems),
   };
   if (problems.length) throw new ConfigError(problems);
   return config;

@@ -22,7 +22,7 @@ export const EXTRA_PARAMS = ['identity_provider_id', 'idpartner_token', 'visitor
 /** Application record -> oidc-provider client metadata. */
 export function clientMetadata(app: Application): AdapterPayload {
   const m: ClientMetadata = {
-    ...(app.extra as Partial<ClientMetadata>),
+    ...(Object.fromEntries(Object.entries(app.extra).filter(([k]) => k !== 'auth0_callback_urls')) as Partial<ClientMetadata>),
     client_id: app.clientId,
     client_name: app.name,
     redirect_uris: app.redirectUris,

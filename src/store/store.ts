@@ -318,6 +318,15 @@ export class Store {
     return this.findOidcBy(model, 'user_code', userCode);
   }
 
+  /** Reads and deletes in one step (single-use records such as proxy codes). */
+  async takeOidc(model: string, id: string): Promise<OidcRecord | undefined> {
+    const r = await this.db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).returning(['payload', 'expires_at', 'consumed_at']).executeTakeFirst();
+    if (!r) return undefined;
+    const expiresAt = r.expires_at === null ? null : Number(r.expires_at);
+    if (expiresAt !== null && expiresAt <= now()) return undefined;
+    return { payload: JSON.parse(r.payload), expiresAt, consumedAt: r.consumed_at === null ? null : Number(r.consumed_at) };
+  }
+
   async consumeOidc(model: string, id: string): Promise<void> {
     await this.db.updateTable('oidc_models').set({ consumed_at: now() }).where('model', '=', model).where('id', '=', id).execute();
   }
