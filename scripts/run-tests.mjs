@@ -11,9 +11,9 @@ const files = [];
 const walk = (p) => {
   const st = fs.statSync(p);
   if (st.isDirectory()) for (const f of fs.readdirSync(p).sort()) walk(path.join(p, f));
-  else if (/\.test\.ts$/.test(p)) files.push(p);
+  else if (/\.test\.ts$|\.spec\.js$/.test(p)) files.push(p);
 };
-for (const r of roots.length ? roots : ['test']) walk(r);
+for (const r of roots.length ? roots : ['test', 'integrations']) walk(r);
 if (!files.length) {
   console.error('no test files found');
   process.exit(1);

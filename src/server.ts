@@ -24,7 +24,7 @@ import { serveStatic } from './http/static.js';
 import { registry, httpRequests } from './http/metrics.js';
 import { demoRoutes, provisionDemo } from './demo/demo.js';
 import { consoleMiddleware } from './console/index.js';
-import { auth0ProxyRoutes } from './auth0-proxy/proxy.js';
+import { auth0ProxyRoutes, auth0ScriptRoute } from './auth0-proxy/proxy.js';
 import { ConsoleRepository } from './console/repository.js';
 import { createMailer, type Mailer } from './console/mailer.js';
 
@@ -185,6 +185,7 @@ export async function startServer(config: Config, log: Logger, options: { store?
 
   const proxy = auth0ProxyRoutes({ config, store, log });
   app.use(proxy.routes()).use(proxy.allowedMethods());
+  app.use(auth0ScriptRoute(base).routes());
 
   const consoleRepo = new ConsoleRepository(store.db);
   const mailer = options.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.outboxDir, log });

@@ -20,6 +20,7 @@ import { verifySecret } from '../store/store.js';
 import { errorPage } from '../http/pages.js';
 import { isLoopbackHttp } from '../connectors/connector.js';
 import { SCOPES } from '../network/claims.js';
+import { profileScript } from './script.js';
 
 export const PROXY_PREFIX = '/oidc-proxy/proxy/auth0';
 const TX_MODEL = 'auth0proxy:Transaction';
@@ -281,5 +282,16 @@ export function auth0ProxyRoutes({ config, store, log }: ProxyDeps): Router {
     }
   });
 
+  return r;
+}
+
+/** GET /integrations/auth0/fetchUserProfile.js: the script to paste into Auth0, with this host filled in. */
+export function auth0ScriptRoute(base: string): Router {
+  const r = new Router();
+  r.get('/integrations/auth0/fetchUserProfile.js', (ctx) => {
+    ctx.type = 'text/javascript; charset=utf-8';
+    ctx.set('Cache-Control', 'public, max-age=300');
+    ctx.body = profileScript(base);
+  });
   return r;
 }
