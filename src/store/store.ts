@@ -383,6 +383,11 @@ export class Store {
     return (await q.execute()).map(toApplication);
   }
 
+  async updateApplicationExtra(clientId: string, extra: Record<string, unknown>): Promise<boolean> {
+    const res = await this.db.updateTable('applications').set({ extra: JSON.stringify(extra), updated_at: now() }).where('client_id', '=', clientId).executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
   /** Issues a new secret; the old one stops working at once. */
   async rotateApplicationSecret(clientId: string): Promise<string | undefined> {
     const secret = randomSecret();

@@ -18,6 +18,7 @@ import {
   type Actor, type ApplicationFormValues, type Field, type FieldErrors, type ValidApplication,
 } from '../applications.js';
 import type { Application } from '../../store/store.js';
+import { auth0Panel, parseAuth0Callbacks } from '../auth0-panel.js';
 
 /** A new secret waits in the session at most this long for its record page. */
 const SECRET_FLASH_TTL = 10 * 60;
@@ -280,7 +281,23 @@ ${notice(flash.notice)}
 <section class="card" aria-labelledby="settings-title"><h2 id="settings-title">Settings</h2>
 ${details(app, html`<dt>Kind</dt><dd>${kindBadge(app)}</dd><dt>Created</dt><dd>${when(app.createdAt)}</dd><dt>Updated</dt><dd>${when(app.updatedAt)}</dd>`)}
 <div class="actions"><a class="button" href="${appPath(app, '/edit')}">Edit</a>${usesSecret(app.authMethod) ? html`<a class="button" href="${appPath(app, '/rotate')}">Rotate secret</a>` : ''}<a class="button danger" href="${appPath(app, '/delete')}">Delete</a></div>
-</section>`);
+</section>
+${auth0Panel({ app, base: deps.base, csrf: csrfToken(ctx, deps), action: appPath(app, '/auth0-callbacks') })}`);
+  });
+
+  r.post('/applications/:id/auth0-callbacks', async (ctx) => {
+    const got = await ownedApp(ctx, { form: true });
+    if (!got) return;
+    const { s, app, form } = got;
+    const parsed = parseAuth0Callbacks(form.auth0_callback_urls ?? '');
+    if ('error' in parsed) {
+      return page(ctx, s, app.name, html`${breadcrumb([app.name, appPath(app)], ['Auth0 setup'])}
+${auth0Panel({ app, base: deps.base, csrf: csrfToken(ctx, deps), action: appPath(app, '/auth0-callbacks'), error: parsed.error, values: form.auth0_callback_urls ?? '' })}`, 400);
+    }
+    await deps.store.updateApplicationExtra(app.clientId, { ...app.extra, auth0_callback_urls: parsed.urls });
+    await deps.repo.audit(s.account.id, 'application_updated', { client_id: app.clientId, name: app.name, via: 'console', auth0_callback_urls: parsed.urls.length }, clientIp(ctx));
+    ctx.status = 303;
+    ctx.redirect(`${appPath(app)}#auth0-setup`);
   });
 
   // ---------------------------------------------------------------- edit
