@@ -21,10 +21,12 @@ import { errorPage } from '../http/pages.js';
 import { isLoopbackHttp } from '../connectors/connector.js';
 import { SCOPES } from '../network/claims.js';
 import { profileScript } from './script.js';
+import { NETWORK_NAMESPACE } from '../network/provider.js';
 
 export const PROXY_PREFIX = '/oidc-proxy/proxy/auth0';
 const TX_MODEL = 'auth0proxy:Transaction';
 const CODE_MODEL = 'auth0proxy:Code';
+const REDEEMED_MODEL = 'auth0proxy:Redeemed';
 const TX_TTL = 15 * 60;
 /** A proxy code works once, for the client that got it, within 60 s. */
 export const PROXY_CODE_TTL = 60;
@@ -130,15 +132,15 @@ export function auth0ProxyRoutes({ config, store, log }: ProxyDeps): Router {
 
     const ourState = client.randomState();
     const verifier = client.randomPKCECodeVerifier();
-    const nonce = client.randomNonce();
-    await store.upsertOidc(TX_MODEL, ourState, { client_id: app.clientId, auth0_redirect_uri: redirectUri, auth0_state: state ?? null, code_challenge: challenge ?? null, scope, verifier, nonce }, TX_TTL);
+    // No nonce toward the network: Auth0 sent none, and the ID token it receives must carry none
+    // (the network's state and PKCE bind this exchange; the code goes to our own back channel).
+    await store.upsertOidc(TX_MODEL, ourState, { client_id: app.clientId, auth0_redirect_uri: redirectUri, auth0_state: state ?? null, code_challenge: challenge ?? null, scope, verifier }, TX_TTL);
     let url: URL;
     try {
       const params: Record<string, string> = {
         redirect_uri: callbackUrl,
         scope,
         state: ourState,
-        nonce,
         code_challenge: await client.calculatePKCECodeChallenge(verifier),
         code_challenge_method: 'S256',
       };
@@ -157,7 +159,7 @@ export function auth0ProxyRoutes({ config, store, log }: ProxyDeps): Router {
     const state = one(ctx.query.state);
     const tx = state ? await store.takeOidc(TX_MODEL, state) : undefined;
     if (!tx) return page(ctx, 400, 'session_not_found', 'This sign-in has expired or was already finished. Go back to the application and start again.');
-    const t = tx.payload as { client_id: string; auth0_redirect_uri: string; auth0_state: string | null; code_challenge: string | null; scope: string; verifier: string; nonce: string };
+    const t = tx.payload as { client_id: string; auth0_redirect_uri: string; auth0_state: string | null; code_challenge: string | null; scope: string; verifier: string };
     const auth0State = t.auth0_state ?? undefined;
     // The browser that comes back must be the one that started (login CSRF).
     if (ctx.cookies.get(COOKIE, { signed: true }) !== state) {
@@ -194,6 +196,9 @@ export function auth0ProxyRoutes({ config, store, log }: ProxyDeps): Router {
     } catch {
       return tokenError(ctx, 400, 'invalid_request', 'The token request could not be read.');
     }
+    for (const p of ['grant_type', 'code', 'redirect_uri', 'client_id', 'client_secret', 'code_verifier']) {
+      if (body.getAll(p).length > 1) return tokenError(ctx, 400, 'invalid_request', `The ${p} parameter is repeated.`);
+    }
     // Client credentials: in the body (Auth0's default), in Basic, or both when they agree.
     let basicId: string | undefined;
     let basicSecret: string | undefined;
@@ -203,8 +208,13 @@ export function auth0ProxyRoutes({ config, store, log }: ProxyDeps): Router {
       const decoded = m ? Buffer.from(m[1]!, 'base64').toString('utf8') : '';
       const i = decoded.indexOf(':');
       if (!m || i < 0) return tokenError(ctx, 401, 'invalid_client', 'The Authorization header is not valid Basic credentials.');
-      basicId = decodeURIComponent(decoded.slice(0, i).replace(/\+/g, '%20'));
-      basicSecret = decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, '%20'));
+      try {
+        basicId = decodeURIComponent(decoded.slice(0, i).replace(/\+/g, '%20'));
+        basicSecret = decodeURIComponent(decoded.slice(i + 1).replace(/\+/g, '%20'));
+      } catch {
+        // malformed %-encoding (RFC 6749 §2.3.1 form-encodes both parts): a client error, not a server error
+        return tokenError(ctx, 401, 'invalid_client', 'The Authorization header is not valid Basic credentials.');
+      }
     }
     const bodyId = body.get('client_id') ?? undefined;
     const bodySecret = body.get('client_secret') ?? undefined;
@@ -220,8 +230,16 @@ export function auth0ProxyRoutes({ config, store, log }: ProxyDeps): Router {
     const code = body.get('code');
     if (!code) return tokenError(ctx, 400, 'invalid_request', 'The code parameter is missing.');
     const stored = await store.takeOidc(CODE_MODEL, code); // single use, expired ones are not returned
-    if (!stored) return tokenError(ctx, 400, 'invalid_grant', 'The code is invalid, expired or already used.');
-    const c = stored.payload as { client_id: string; auth0_redirect_uri: string; code_challenge: string | null; verifier: string; nonce: string; callback: string };
+    if (!stored) {
+      const redeemed = await store.takeOidc(REDEEMED_MODEL, code);
+      if (redeemed) {
+        // A used code came back: revoke the access token it was exchanged for.
+        await store.destroyOidc(`${NETWORK_NAMESPACE}:AccessToken`, String(redeemed.payload.access_token));
+        log.warn({ client: app.clientId }, 'auth0 proxy: replayed code, its access token was revoked');
+      }
+      return tokenError(ctx, 400, 'invalid_grant', 'The code is invalid, expired or already used.');
+    }
+    const c = stored.payload as { client_id: string; auth0_redirect_uri: string; code_challenge: string | null; verifier: string; callback: string };
     if (c.client_id !== app.clientId) return tokenError(ctx, 400, 'invalid_grant', 'The code was issued to another client.');
     if (body.get('redirect_uri') !== c.auth0_redirect_uri) return tokenError(ctx, 400, 'invalid_grant', 'The redirect_uri does not match the authorization request.');
     if (c.code_challenge) {
@@ -233,7 +251,9 @@ export function auth0ProxyRoutes({ config, store, log }: ProxyDeps): Router {
     }
     try {
       const state = new URL(c.callback).searchParams.get('state') ?? undefined;
-      const tokens = await client.authorizationCodeGrant(await configFor(app, secret), new URL(c.callback), { pkceCodeVerifier: c.verifier, expectedNonce: c.nonce, ...(state ? { expectedState: state } : {}) });
+      const tokens = await client.authorizationCodeGrant(await configFor(app, secret), new URL(c.callback), { pkceCodeVerifier: c.verifier, ...(state ? { expectedState: state } : {}) });
+      // Remembered briefly so a replay of this code revokes what it gave (RFC 6749 §4.1.2).
+      await store.upsertOidc(REDEEMED_MODEL, code, { access_token: tokens.access_token }, 10 * 60);
       ctx.set('Cache-Control', 'no-store');
       ctx.body = {
         access_token: tokens.access_token,
