@@ -204,6 +204,33 @@ function toKey(r: Selectable<SigningKeyTable>): SigningKey {
   };
 }
 
+/**
+ * Kysely's SQLite driver prepares every statement anew; the SQL it generates is
+ * the same text each time for one query shape, so prepared statements are kept
+ * (bounded) and reused. better-sqlite3 statements are reusable and synchronous.
+ */
+function withStatementCache<T extends { prepare(sql: string): unknown; close(): unknown }>(db: T): T {
+  const cache = new Map<string, unknown>();
+  const prepare = db.prepare.bind(db);
+  return new Proxy(db, {
+    get(target, prop, receiver) {
+      if (prop === 'prepare') {
+        return (sql: string) => {
+          let st = cache.get(sql);
+          if (!st) {
+            st = prepare(sql);
+            if (cache.size >= 500) cache.delete(cache.keys().next().value as string);
+            cache.set(sql, st);
+          }
+          return st;
+        };
+      }
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+}
+
 // ---------------------------------------------------------------- the store
 
 export interface StoreOptions {
@@ -252,7 +279,7 @@ export class Store {
       database.pragma('journal_mode = WAL');
       database.pragma('synchronous = NORMAL');
       database.pragma('busy_timeout = 5000');
-      store = new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), 'sqlite');
+      store = new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), 'sqlite');
     }
     await migrateToLatest(store.db, opts.databaseUrl ? opts.pgSchema : undefined);
     return store;
