@@ -1,4 +1,5 @@
-/** `npm start`: one node of the network on the configured store. */
+/** `npm start`: one node of the network on the configured store (WORKERS=N: N processes on one port). */
+import cluster from 'node:cluster';
 import { ConfigError, loadConfig } from './config/config.js';
 import { createLogger } from './log.js';
 import { startServer } from './server.js';
@@ -17,7 +18,22 @@ try {
 }
 const log = createLogger(config.logLevel);
 
-try {
+if (config.workers > 1 && cluster.isPrimary) {
+  // Nodes are stateless, so N workers on one machine act as one (the store is shared).
+  let stopping = false;
+  for (let i = 0; i < config.workers; i++) cluster.fork();
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) return;
+    log.error({ worker: worker.id, code, signal }, 'worker exited; starting another');
+    cluster.fork();
+  });
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      stopping = true;
+      for (const w of Object.values(cluster.workers ?? {})) w?.kill(sig);
+    });
+  }
+} else try {
   const running = await startServer(config, log);
   const demo = config.seedDemo ? (JSON.parse((await running.store.getSetting(DEMO_SETTING)) ?? 'null') as { client_id: string; client_secret: string } | null) : null;
   const lines = [
@@ -40,7 +56,7 @@ try {
     `  Health ${running.url}/healthz  Readiness ${running.url}/readyz  Metrics ${running.url}/metrics`,
     '',
   ];
-  console.log(lines.join('\n'));
+  if (!cluster.isWorker || cluster.worker?.id === 1) console.log(lines.join('\n'));
   const stop = async (signal: string) => {
     log.info({ signal }, 'shutting down');
     await running.close();

@@ -28,6 +28,8 @@ export interface Config {
   outboxDir: string;
   /** The Auth0 proxy accepts http://localhost redirect URIs (local testing); turn off in production if unwanted. */
   auth0AllowLocalhost: boolean;
+  /** Processes serving the port (node:cluster); 1 = a single process (the default). */
+  workers: number;
 }
 
 export class ConfigError extends Error {
@@ -119,7 +121,9 @@ export function loadConfig(env: Env = process.env): Config {
     mailFrom: env.MAIL_FROM?.trim() || `TrustLane <no-reply@${publicUrl.hostname}>`,
     outboxDir: path.resolve(env.OUTBOX_DIR?.trim() || './data/outbox'),
     auth0AllowLocalhost: bool(env, 'AUTH0_PROXY_ALLOW_LOCALHOST', true, problems),
+    workers: int(env, 'WORKERS', 1, 1, 64, problems),
   };
+  if (config.workers > 1 && port === 0) problems.push('WORKERS > 1 needs a fixed PORT');
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

@@ -25,8 +25,11 @@ export async function generateSigningJwk(alg: string): Promise<JWK> {
 export async function ensureKeys(store: Store, owner: string, alg: string): Promise<SigningKey[]> {
   let keys = await store.listKeys(owner);
   if (!keys.some((k) => k.status === 'active')) {
-    const jwk = await generateSigningJwk(alg);
-    await store.addKey({ kid: jwk.kid!, owner, alg, privateJwk: jwk as Record<string, unknown> });
+    // Nodes starting together on an empty store must agree on one first key:
+    // the first proposal stored wins, and every node inserts that one.
+    const proposal = await generateSigningJwk(alg);
+    const winner = JSON.parse(await store.setSettingIfAbsent(`initial_key:${owner}`, JSON.stringify(proposal))) as JWK;
+    await store.addKey({ kid: winner.kid!, owner, alg, privateJwk: winner as Record<string, unknown> }, undefined, { ifAbsent: true });
     keys = await store.listKeys(owner);
   }
   return keys;

@@ -1,6 +1,6 @@
 /**
  * Schema migrations, shared by SQLite and PostgreSQL. They run at start
- * (Kysely's Migrator takes a lock, so N nodes starting together is safe).
+ * (Kysely's Migrator takes a lock on PostgreSQL; on SQLite, Store.open retries).
  */
 import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 

@@ -281,7 +281,18 @@ export class Store {
       database.pragma('busy_timeout = 5000');
       store = new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), 'sqlite');
     }
-    await migrateToLatest(store.db, opts.databaseUrl ? opts.pgSchema : undefined);
+    // Kysely's migration lock is per process on SQLite: when several processes
+    // open one new file together, a loser's migration fails and rolls back; it
+    // then finds the winner's work done.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await migrateToLatest(store.db, opts.databaseUrl ? opts.pgSchema : undefined);
+        break;
+      } catch (err) {
+        if (store.engine !== 'sqlite' || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
     return store;
   }
 
@@ -577,10 +588,11 @@ export class Store {
     return rows.map(toKey);
   }
 
-  async addKey(key: Omit<SigningKey, 'createdAt' | 'retiredAt' | 'status'>, createdAt = now()): Promise<void> {
+  async addKey(key: Omit<SigningKey, 'createdAt' | 'retiredAt' | 'status'>, createdAt = now(), opts: { ifAbsent?: boolean } = {}): Promise<void> {
     await this.db
       .insertInto('signing_keys')
       .values({ kid: key.kid, owner: key.owner, alg: key.alg, private_jwk: JSON.stringify(key.privateJwk), status: 'active', created_at: createdAt, retired_at: null })
+      .$if(Boolean(opts.ifAbsent), (q) => q.onConflict((oc) => oc.column('kid').doNothing()))
       .execute();
   }
 

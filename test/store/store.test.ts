@@ -164,6 +164,13 @@ describe(`store conformance (${engine})`, () => {
     assert.equal(await store.getSetting('conf:k'), 'three');
   });
 
+  test('keys: nodes starting together agree on one first key', async () => {
+    const lists = await Promise.all([1, 2, 3, 4].map(() => ensureKeys(store, 'race-owner', 'RS256')));
+    const kids = new Set(lists.flatMap((l) => l.map((k) => k.kid)));
+    assert.equal(kids.size, 1);
+    assert.equal((await store.listKeys('race-owner')).filter((k) => k.status === 'active').length, 1);
+  });
+
   test('keys: generated once, rotated, retired keys published then pruned', async () => {
     const first = await ensureKeys(store, 'conf-owner', 'PS256');
     assert.equal(first.length, 1);
