@@ -118,8 +118,12 @@ async function inProcessNetwork(): Promise<BrokeredTarget> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trustlane-bench-'));
   cleanups.push(() => fs.rmSync(dir, { recursive: true, force: true }));
   const sqlitePath = path.join(dir, 'bench.sqlite');
-  const store = await Store.open({ sqlitePath });
-  cleanups.push(() => store.close());
+  // REDIS_URL=redis://… puts the short-lived OIDC artifacts in Redis, as a deployment can.
+  const store = await Store.open({ sqlitePath, redisUrl: process.env.REDIS_URL, redisPrefix: `tl:bench_${process.pid}:` });
+  cleanups.push(async () => {
+    await store.redis?.clear();
+    await store.close();
+  });
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', PUBLIC_URL: 'http://127.0.0.1:0', LOG_LEVEL: 'silent', SQLITE_PATH: sqlitePath, SEED_DEMO: 'false', SANDBOX_BANKS: 'true' });
   const running = await startServer(config, createLogger(config.logLevel), { store });
   cleanups.push(() => running.close());

@@ -88,7 +88,7 @@ function errorBoundary(log: Logger): Middleware {
 }
 
 export async function startServer(config: Config, log: Logger, options: { store?: Store; mailer?: Mailer } = {}): Promise<RunningServer> {
-  const store = options.store ?? (await Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath }));
+  const store = options.store ?? (await Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, redisUrl: config.redisUrl }));
   let handler: http.RequestListener = (_req, res) => {
     res.statusCode = 503;
     res.end('starting');

@@ -228,7 +228,7 @@ if (isMain) {
   let store: Store | undefined;
   try {
     const config = loadConfig();
-    store = await Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath });
+    store = await Store.open({ databaseUrl: config.databaseUrl, sqlitePath: config.sqlitePath, redisUrl: config.redisUrl });
     await runCli(process.argv.slice(2), store, (l) => console.log(l));
     await store.close();
   } catch (err) {

@@ -13,6 +13,8 @@ export interface Config {
   issuer: string;
   databaseUrl: string | undefined;
   sqlitePath: string;
+  /** redis://…: short-lived OIDC artifacts in Redis (optional, for scale) */
+  redisUrl: string | undefined;
   logLevel: string;
   sandboxBanks: boolean;
   seedDemo: boolean;
@@ -91,6 +93,9 @@ export function loadConfig(env: Env = process.env): Config {
     problems.push(`DATABASE_URL must start with postgres:// or postgresql:// (got "${databaseUrl.replace(/\/\/[^@]*@/, '//***@')}")`);
   }
 
+  const redisUrl = env.REDIS_URL?.trim() || undefined;
+  if (redisUrl && !/^rediss?:\/\//.test(redisUrl)) problems.push(`REDIS_URL must start with redis:// or rediss://`);
+
   const logLevel = (env.LOG_LEVEL ?? 'info').trim().toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) problems.push(`LOG_LEVEL="${env.LOG_LEVEL}" must be one of ${LOG_LEVELS.join(', ')}`);
 
@@ -109,6 +114,7 @@ export function loadConfig(env: Env = process.env): Config {
     issuer: `${base}/oidc`,
     databaseUrl,
     sqlitePath: path.resolve(env.SQLITE_PATH?.trim() || './data/trustlane.sqlite'),
+    redisUrl,
     logLevel,
     sandboxBanks: bool(env, 'SANDBOX_BANKS', true, problems),
     seedDemo: bool(env, 'SEED_DEMO', true, problems),

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, type Selectable } from 'kysely';
 import type { AccountTable, ApplicationTable, BankTable, Database, SigningKeyTable } from './schema.js';
 import { migrateToLatest } from './migrations.js';
+import { RedisArtifacts, type ArtifactStore } from './redis-artifacts.js';
 
 export const now = (): number => Math.floor(Date.now() / 1000);
 
@@ -231,83 +232,12 @@ function withStatementCache<T extends { prepare(sql: string): unknown; close(): 
   });
 }
 
-// ---------------------------------------------------------------- the store
 
-export interface StoreOptions {
-  databaseUrl?: string | undefined;
-  sqlitePath?: string;
-  /** PostgreSQL only: use (and create) this schema, e.g. to isolate test runs. */
-  pgSchema?: string;
-}
+/** Short-lived OIDC artifacts in the SQL store (table oidc_models; expired rows are swept). */
+class SqlArtifacts implements ArtifactStore {
+  constructor(private readonly db: Kysely<Database>) {}
 
-export class Store {
-  readonly engine: 'sqlite' | 'postgres';
-
-  private constructor(readonly db: Kysely<Database>, engine: 'sqlite' | 'postgres') {
-    this.engine = engine;
-  }
-
-  /** Opens the engine the options name and runs migrations. */
-  static async open(opts: StoreOptions): Promise<Store> {
-    let store: Store;
-    if (opts.databaseUrl) {
-      const pg = (await import('pg')).default;
-      // int8 (bigint) columns hold epoch seconds: safe as JS numbers.
-      pg.types.setTypeParser(20, (v: string) => Number(v));
-      if (opts.pgSchema) {
-        if (!/^[a-z_][a-z0-9_]*$/.test(opts.pgSchema)) throw new Error(`invalid schema name ${opts.pgSchema}`);
-        const c = new pg.Client({ connectionString: opts.databaseUrl, connectionTimeoutMillis: 5000 });
-        await c.connect();
-        try {
-          await c.query(`create schema if not exists ${opts.pgSchema}`);
-        } finally {
-          await c.end();
-        }
-      }
-      const pool = new pg.Pool({
-        connectionString: opts.databaseUrl,
-        max: 10,
-        connectionTimeoutMillis: 5000,
-        ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
-      });
-      store = new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres');
-    } else {
-      const file = opts.sqlitePath ?? ':memory:';
-      if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
-      const SQLite = (await import('better-sqlite3')).default;
-      const database = new SQLite(file);
-      database.pragma('journal_mode = WAL');
-      database.pragma('synchronous = NORMAL');
-      database.pragma('busy_timeout = 5000');
-      store = new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), 'sqlite');
-    }
-    // Kysely's migration lock is per process on SQLite: when several processes
-    // open one new file together, a loser's migration fails and rolls back; it
-    // then finds the winner's work done.
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await migrateToLatest(store.db, opts.databaseUrl ? opts.pgSchema : undefined);
-        break;
-      } catch (err) {
-        if (store.engine !== 'sqlite' || attempt >= 5) throw err;
-        await new Promise((r) => setTimeout(r, 100 * attempt));
-      }
-    }
-    return store;
-  }
-
-  async close(): Promise<void> {
-    await this.db.destroy();
-  }
-
-  /** A cheap round trip, for readiness checks. */
-  async ping(): Promise<void> {
-    await this.db.selectFrom('settings').select('key').limit(1).execute();
-  }
-
-  // ------------------------------------------------ OIDC artifacts (adapter)
-
-  async upsertOidc(model: string, id: string, payload: Record<string, unknown>, expiresIn: number | undefined): Promise<void> {
+  async upsert(model: string, id: string, payload: Record<string, unknown>, expiresIn: number | undefined): Promise<void> {
     const row = {
       model,
       id,
@@ -333,7 +263,7 @@ export class Store {
       .execute();
   }
 
-  private async findOidcBy(model: string, column: 'id' | 'uid' | 'user_code', value: string): Promise<OidcRecord | undefined> {
+  private async findBy(model: string, column: 'id' | 'uid' | 'user_code', value: string): Promise<OidcRecord | undefined> {
     const r = await this.db
       .selectFrom('oidc_models')
       .select(['payload', 'expires_at', 'consumed_at'])
@@ -346,18 +276,17 @@ export class Store {
     return { payload: JSON.parse(r.payload), expiresAt, consumedAt: r.consumed_at === null ? null : Number(r.consumed_at) };
   }
 
-  findOidc(model: string, id: string) {
-    return this.findOidcBy(model, 'id', id);
+  find(model: string, id: string) {
+    return this.findBy(model, 'id', id);
   }
-  findOidcByUid(model: string, uid: string) {
-    return this.findOidcBy(model, 'uid', uid);
+  findByUid(model: string, uid: string) {
+    return this.findBy(model, 'uid', uid);
   }
-  findOidcByUserCode(model: string, userCode: string) {
-    return this.findOidcBy(model, 'user_code', userCode);
+  findByUserCode(model: string, userCode: string) {
+    return this.findBy(model, 'user_code', userCode);
   }
 
-  /** Reads and deletes in one step (single-use records such as proxy codes). */
-  async takeOidc(model: string, id: string): Promise<OidcRecord | undefined> {
+  async take(model: string, id: string): Promise<OidcRecord | undefined> {
     const r = await this.db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).returning(['payload', 'expires_at', 'consumed_at']).executeTakeFirst();
     if (!r) return undefined;
     const expiresAt = r.expires_at === null ? null : Number(r.expires_at);
@@ -365,16 +294,142 @@ export class Store {
     return { payload: JSON.parse(r.payload), expiresAt, consumedAt: r.consumed_at === null ? null : Number(r.consumed_at) };
   }
 
-  async consumeOidc(model: string, id: string): Promise<void> {
+  async consume(model: string, id: string): Promise<void> {
     await this.db.updateTable('oidc_models').set({ consumed_at: now() }).where('model', '=', model).where('id', '=', id).execute();
   }
 
-  async destroyOidc(model: string, id: string): Promise<void> {
+  async destroy(model: string, id: string): Promise<void> {
     await this.db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).execute();
   }
 
-  async revokeOidcByGrantId(model: string, grantId: string): Promise<void> {
+  async revokeByGrantId(model: string, grantId: string): Promise<void> {
     await this.db.deleteFrom('oidc_models').where('model', '=', model).where('grant_id', '=', grantId).execute();
+  }
+
+  async expireNow(model: string, id: string): Promise<void> {
+    await this.db.updateTable('oidc_models').set({ expires_at: now() - 1 }).where('model', '=', model).where('id', '=', id).execute();
+  }
+}
+
+function redisFor(opts: StoreOptions): RedisArtifacts | undefined {
+  return opts.redisUrl ? RedisArtifacts.connect(opts.redisUrl, opts.redisPrefix) : undefined;
+}
+
+// ---------------------------------------------------------------- the store
+
+export interface StoreOptions {
+  databaseUrl?: string | undefined;
+  sqlitePath?: string;
+  /** PostgreSQL only: use (and create) this schema, e.g. to isolate test runs. */
+  pgSchema?: string;
+  /** Short-lived OIDC artifacts in Redis instead of the SQL store. */
+  redisUrl?: string | undefined;
+  /** Key prefix in Redis (default "tl:"), e.g. to isolate test runs. */
+  redisPrefix?: string;
+}
+
+export class Store {
+  readonly engine: 'sqlite' | 'postgres';
+  /** Where short-lived OIDC artifacts live: the SQL store, or Redis. */
+  readonly artifacts: ArtifactStore;
+  readonly redis: RedisArtifacts | undefined;
+
+  private constructor(readonly db: Kysely<Database>, engine: 'sqlite' | 'postgres', redis?: RedisArtifacts) {
+    this.engine = engine;
+    this.redis = redis;
+    this.artifacts = redis ?? new SqlArtifacts(db);
+  }
+
+  /** Opens the engine the options name and runs migrations. */
+  static async open(opts: StoreOptions): Promise<Store> {
+    let store: Store;
+    if (opts.databaseUrl) {
+      const pg = (await import('pg')).default;
+      // int8 (bigint) columns hold epoch seconds: safe as JS numbers.
+      pg.types.setTypeParser(20, (v: string) => Number(v));
+      if (opts.pgSchema) {
+        if (!/^[a-z_][a-z0-9_]*$/.test(opts.pgSchema)) throw new Error(`invalid schema name ${opts.pgSchema}`);
+        const c = new pg.Client({ connectionString: opts.databaseUrl, connectionTimeoutMillis: 5000 });
+        await c.connect();
+        try {
+          await c.query(`create schema if not exists ${opts.pgSchema}`);
+        } finally {
+          await c.end();
+        }
+      }
+      const pool = new pg.Pool({
+        connectionString: opts.databaseUrl,
+        max: 10,
+        connectionTimeoutMillis: 5000,
+        ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
+      });
+      store = new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', redisFor(opts));
+    } else {
+      const file = opts.sqlitePath ?? ':memory:';
+      if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+      const SQLite = (await import('better-sqlite3')).default;
+      const database = new SQLite(file);
+      database.pragma('journal_mode = WAL');
+      database.pragma('synchronous = NORMAL');
+      database.pragma('busy_timeout = 5000');
+      store = new Store(new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) }), 'sqlite', redisFor(opts));
+    }
+    // Kysely's migration lock is per process on SQLite: when several processes
+    // open one new file together, a loser's migration fails and rolls back; it
+    // then finds the winner's work done.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await migrateToLatest(store.db, opts.databaseUrl ? opts.pgSchema : undefined);
+        break;
+      } catch (err) {
+        if (store.engine !== 'sqlite' || attempt >= 5) throw err;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
+    return store;
+  }
+
+  async close(): Promise<void> {
+    await this.redis?.close();
+    await this.db.destroy();
+  }
+
+  /** A cheap round trip to every engine in use, for readiness checks. */
+  async ping(): Promise<void> {
+    await this.db.selectFrom('settings').select('key').limit(1).execute();
+    await this.redis?.ping();
+  }
+
+  // ------------------------------------------------ OIDC artifacts (adapter): SQL or Redis
+
+  upsertOidc(model: string, id: string, payload: Record<string, unknown>, expiresIn: number | undefined): Promise<void> {
+    return this.artifacts.upsert(model, id, payload, expiresIn);
+  }
+  findOidc(model: string, id: string) {
+    return this.artifacts.find(model, id);
+  }
+  findOidcByUid(model: string, uid: string) {
+    return this.artifacts.findByUid(model, uid);
+  }
+  findOidcByUserCode(model: string, userCode: string) {
+    return this.artifacts.findByUserCode(model, userCode);
+  }
+  /** Reads and deletes in one step (single-use records such as proxy codes). */
+  takeOidc(model: string, id: string) {
+    return this.artifacts.take(model, id);
+  }
+  consumeOidc(model: string, id: string): Promise<void> {
+    return this.artifacts.consume(model, id);
+  }
+  destroyOidc(model: string, id: string): Promise<void> {
+    return this.artifacts.destroy(model, id);
+  }
+  revokeOidcByGrantId(model: string, grantId: string): Promise<void> {
+    return this.artifacts.revokeByGrantId(model, grantId);
+  }
+  /** Makes an artifact expire now (operators and tests). */
+  expireOidcNow(model: string, id: string): Promise<void> {
+    return this.artifacts.expireNow(model, id);
   }
 
   // ------------------------------------------------ applications

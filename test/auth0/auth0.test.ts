@@ -388,8 +388,8 @@ test('an expired proxy code is refused with invalid_grant', async () => {
   const agent = new Agent();
   const { page } = await browserLogin(emu, { agent, stopAt: emu.callbackUrl });
   const code = new URL(page.url).searchParams.get('code')!;
-  const updated = await net.store.db.updateTable('oidc_models').set({ expires_at: now() - 5 }).where('model', '=', 'auth0proxy:Code').where('id', '=', code).executeTakeFirst();
-  assert.equal(Number(updated.numUpdatedRows), 1);
+  assert.ok(await net.store.findOidc('auth0proxy:Code', code), 'the code exists before it expires');
+  await net.store.expireOidcNow('auth0proxy:Code', code);
   // The browser reaches Auth0's callback; Auth0 tries to redeem the code.
   const r = auth0ResultOf((await agent.go(page.url)).body);
   assert.equal(r.error?.stage, 'token');
@@ -425,8 +425,8 @@ test('/me without a token, with a revoked one, with an expired one: 401 with WWW
 
   const expiring = signedIn((await browserLogin(emu)).page).identities[0]!.access_token;
   assert.equal((await me(expiring)).status, 200);
-  const updated = await net.store.db.updateTable('oidc_models').set({ expires_at: now() - 5 }).where('model', '=', 'network:AccessToken').where('id', '=', expiring).executeTakeFirst();
-  assert.equal(Number(updated.numUpdatedRows), 1);
+  assert.ok(await net.store.findOidc('network:AccessToken', expiring), 'the token exists before it expires');
+  await net.store.expireOidcNow('network:AccessToken', expiring);
   const afterExpiry = await me(expiring);
   assert.equal(afterExpiry.status, 401);
   assert.match(afterExpiry.headers.get('www-authenticate') ?? '', /error="invalid_token"/);

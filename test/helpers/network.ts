@@ -17,21 +17,29 @@ import assert from 'node:assert/strict';
 
 export interface TestStoreHandle {
   store: Store;
-  cleanup(): Promise<void>;
+  cleanup(this: TestStoreHandle): Promise<void>;
   /** to reopen the same data (restart tests) */
   reopen(): Promise<Store>;
 }
 
 export async function openTestStore(): Promise<TestStoreHandle> {
   const databaseUrl = process.env.DATABASE_URL;
+  // With REDIS_URL, short-lived artifacts go to Redis under a prefix of this test's own.
+  const redisUrl = process.env.REDIS_URL;
+  const redisPrefix = `tl:t_${randomBytes(6).toString('hex')}:`;
+  const redis = redisUrl ? { redisUrl, redisPrefix } : {};
+  const clearRedis = async (store: Store) => {
+    await store.redis?.clear().catch(() => {});
+  };
   if (databaseUrl) {
     const schema = `t_${randomBytes(6).toString('hex')}`;
-    const store = await Store.open({ databaseUrl, pgSchema: schema });
+    const store = await Store.open({ databaseUrl, pgSchema: schema, ...redis });
     return {
       store,
-      reopen: () => Store.open({ databaseUrl, pgSchema: schema }),
-      async cleanup() {
-        await store.close().catch(() => {});
+      reopen: () => Store.open({ databaseUrl, pgSchema: schema, ...redis }),
+      async cleanup(this: TestStoreHandle) {
+        await clearRedis(this.store);
+        await this.store.close().catch(() => {});
         const pg = (await import('pg')).default;
         const c = new pg.Client({ connectionString: databaseUrl });
         await c.connect();
@@ -42,12 +50,13 @@ export async function openTestStore(): Promise<TestStoreHandle> {
   }
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trustlane-test-'));
   const sqlitePath = path.join(dir, 'test.sqlite');
-  const store = await Store.open({ sqlitePath });
+  const store = await Store.open({ sqlitePath, ...redis });
   return {
     store,
-    reopen: () => Store.open({ sqlitePath }),
-    async cleanup() {
-      await store.close().catch(() => {});
+    reopen: () => Store.open({ sqlitePath, ...redis }),
+    async cleanup(this: TestStoreHandle) {
+      await clearRedis(this.store);
+      await this.store.close().catch(() => {});
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -11,8 +11,9 @@ import { adapterFactory } from '../../src/store/oidc-adapter.js';
 import { ensureKeys, rotateKeys, toProviderJwks, KEY_RETENTION_SECONDS } from '../../src/keys/keys.js';
 
 const engine = process.env.DATABASE_URL ? 'postgres' : 'sqlite';
+const artifacts = process.env.REDIS_URL ? ' + redis' : '';
 
-describe(`store conformance (${engine})`, () => {
+describe(`store conformance (${engine}${artifacts})`, () => {
   let h: TestStoreHandle;
   let store: Store;
   before(async () => {
@@ -71,14 +72,29 @@ describe(`store conformance (${engine})`, () => {
   });
 
   test('expired records are invisible and swept', async () => {
-    await store.upsertOidc('conf:Expiring', 'e1', { x: 1 }, 1);
+    await store.upsertOidc('conf:Expiring', 'e1', { x: 1 }, 60);
     assert.ok(await store.findOidc('conf:Expiring', 'e1'));
-    await store.db.updateTable('oidc_models').set({ expires_at: now() - 5 }).where('id', '=', 'e1').execute();
+    await store.expireOidcNow('conf:Expiring', 'e1');
     assert.equal(await store.findOidc('conf:Expiring', 'e1'), undefined);
+    assert.equal(await store.takeOidc('conf:Expiring', 'e1'), undefined);
     await store.putTransaction({ state: 'old', interactionUid: 'i', bankId: 'b', payload: {}, expiresAt: now() - 1 });
     const removed = await store.sweepExpired();
-    assert.ok(removed >= 2);
-    assert.equal((await store.db.selectFrom('oidc_models').select('id').where('id', '=', 'e1').execute()).length, 0);
+    assert.ok(removed >= 1);
+    assert.equal(await store.takeTransaction('old'), undefined);
+    if (!store.redis) assert.equal((await store.db.selectFrom('oidc_models').select('id').where('id', '=', 'e1').execute()).length, 0, 'swept from SQL');
+  });
+
+  test('artifacts expire by their TTL', async () => {
+    await store.upsertOidc('conf:Short', 's1', { x: 1 }, 1);
+    assert.ok(await store.findOidc('conf:Short', 's1'));
+    await new Promise((r) => setTimeout(r, 2100));
+    assert.equal(await store.findOidc('conf:Short', 's1'), undefined);
+  });
+
+  test('take is single use under concurrency', async () => {
+    await store.upsertOidc('conf:Once', 'o1', { v: 1 }, 60);
+    const got = await Promise.all([1, 2, 3].map(() => store.takeOidc('conf:Once', 'o1')));
+    assert.equal(got.filter(Boolean).length, 1);
   });
 
   test('upstream transactions are taken once', async () => {
