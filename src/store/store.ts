@@ -361,7 +361,9 @@ export class Store {
         connectionString: opts.databaseUrl,
         max: 10,
         connectionTimeoutMillis: 5000,
-        ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
+        // Every query has a timeout: a stuck statement fails instead of hanging a request.
+        options: `-c statement_timeout=15000${opts.pgSchema ? ` -c search_path=${opts.pgSchema}` : ''}`,
+        query_timeout: 20000,
       });
       store = new Store(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', redisFor(opts));
     } else {
