@@ -215,7 +215,7 @@ export async function runCli(argv: string[], store: Store, out: (line: string) =
       if (!alg) throw new UsageError(`unknown key owner ${owner}`);
       const { kid, retired } = await rotateKeys(store, owner, alg);
       out(`New signing key ${kid} for ${owner}; retired ${retired.join(', ') || 'none'} (still published for verification for 24 h).`);
-      out('Running nodes pick the new key up within KEYS_REFRESH_SECONDS (default 60 s).');
+      out(owner === 'network' ? 'Running nodes pick the new key up within KEYS_REFRESH_SECONDS (default 60 s).' : 'Restart the nodes serving this sandbox bank to sign with the new key.');
       return;
     }
     default:
