@@ -95,7 +95,10 @@ test('sign up, verify by the emailed link, register an OTP, then every sign-in a
   const wrong = await post(agent, reg, '/console/otp/register', { code: '000000' });
   assert.equal(wrong.status, 400);
   assert.match(wrong.body, /not right/);
-  const codesPage = await post(agent, wrong, '/console/otp/register', { code: totpFor(secret, email).generate() });
+  // One timestamp for the registration code, so the reuse check below targets the same time step
+  // even if a 30 s boundary passes during the test.
+  const registeredAt = Date.now();
+  const codesPage = await post(agent, wrong, '/console/otp/register', { code: totpFor(secret, email).generate({ timestamp: registeredAt }) });
   assert.match(codesPage.url, /\/console\/otp\/recovery-codes$/);
   const codes = [...codesPage.body.matchAll(/<li><code>([a-z0-9-]{14})<\/code><\/li>/g)].map((m) => m[1]!);
   assert.equal(codes.length, 10);
@@ -111,10 +114,10 @@ test('sign up, verify by the emailed link, register an OTP, then every sign-in a
   assert.match(out.url, /\/console\/login$/);
   const otpPage = await signIn(agent, email);
   assert.match(otpPage.url, /\/console\/otp$/);
-  const usedAtRegistration = await post(agent, otpPage, '/console/otp', { code: totpFor(secret, email).generate() });
+  const usedAtRegistration = await post(agent, otpPage, '/console/otp', { code: totpFor(secret, email).generate({ timestamp: registeredAt }) });
   assert.equal(usedAtRegistration.status, 400, 'the code used at registration cannot be used again');
   assert.match(usedAtRegistration.body, /already used/);
-  const next = totpFor(secret, email).generate({ timestamp: Date.now() + 30_000 });
+  const next = totpFor(secret, email).generate({ timestamp: registeredAt + 30_000 });
   const inside = await post(agent, usedAtRegistration, '/console/otp', { code: next });
   assert.match(inside.url, /\/console\/applications$/);
 
