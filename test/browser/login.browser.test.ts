@@ -8,44 +8,24 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { openTestStore, startTestNetwork, type TestNetwork, type TestStoreHandle } from '../helpers/network.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const SCREENSHOTS = fileURLToPath(new URL('../../docs/screenshots/', import.meta.url));
-const WIDTHS = [375, 1280] as const;
-const HEIGHT = 900;
+import { launchBrowser, screenshots as shoot, type BrowserSession } from '../helpers/console-walk.js';
 
 let handle: TestStoreHandle;
 let net: TestNetwork;
-let browser: Browser;
-let context: BrowserContext;
+let session: BrowserSession;
 let page: Page;
-const offLoopback: string[] = [];
-/** Console errors (CSP violations, script errors) and failed requests, checked at the end of each test. */
-let problems: string[] = [];
 
-const isLoopback = (u: string) => {
-  try {
-    const { protocol, hostname } = new URL(u);
-    if (protocol === 'data:' || protocol === 'about:' || protocol === 'blob:') return true;
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(hostname);
-  } catch {
-    return false;
-  }
+/** Console errors (CSP violations, script errors) and failed requests, checked at the end of each test. */
+const problems = () => [...session.problems, ...session.failed.map((f) => `HTTP ${f.status} ${f.url}`)];
+const resetProblems = () => {
+  session.problems.length = 0;
+  session.failed.length = 0;
 };
 
-/** Full-page screenshots of the current page at each width (which must not scroll sideways); leaves the viewport at 1280px. */
-async function screenshots(name: string) {
-  for (const width of WIDTHS) {
-    await page.setViewportSize({ width, height: HEIGHT });
-    const scrollWidth = await page.evaluate(() => document.documentElement.scrollWidth);
-    assert.ok(scrollWidth <= width, `${name} at ${width}px scrolls sideways (${scrollWidth}px wide)`);
-    await page.screenshot({ path: `${SCREENSHOTS}${name}-${width}.png`, fullPage: true, animations: 'disabled' });
-  }
-}
+/** Full-page screenshots of the current page at 375px and 1280px (which must not scroll sideways). */
+const screenshots = (name: string) => shoot(page, name);
 
 /** Mikomo Bank's sign-in page: checks it is the bank's page, then signs in. */
 async function signInAtMikomo(username: string, password = username, shoot = false) {
@@ -58,57 +38,21 @@ async function signInAtMikomo(username: string, password = username, shoot = fal
 }
 
 before(async () => {
-  assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`);
-  fs.mkdirSync(SCREENSHOTS, { recursive: true });
   handle = await openTestStore();
   net = await startTestNetwork(handle.store);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    timeout: 30_000,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      // Nothing but loopback resolves: the browser cannot reach anything else.
-      '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost',
-    ],
-  });
-  context = await browser.newContext({ viewport: { width: 1280, height: HEIGHT }, locale: 'en-US' });
-  context.setDefaultTimeout(15_000);
-  context.setDefaultNavigationTimeout(15_000);
-  context.on('request', (r) => {
-    if (!isLoopback(r.url())) offLoopback.push(r.url());
-  });
-  page = await context.newPage();
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (m) => {
-    // Failed requests are reported (with their URL) by the response handler below.
-    if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) problems.push(`console: ${m.text()}`);
-  });
-  page.on('response', (r) => {
-    // Chromium asks for /favicon.ico on its own; TrustLane has none.
-    if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') problems.push(`HTTP ${r.status()} ${r.url()}`);
-  });
-  page.setDefaultTimeout(15_000);
-  page.setDefaultNavigationTimeout(15_000);
+  session = await launchBrowser();
+  page = session.page;
 });
 
 after(async () => {
-  await page?.close().catch(() => {});
-  await context?.close().catch(() => {});
-  await browser?.close().catch(() => {});
+  await session?.close();
   await net?.close();
   await handle?.cleanup();
-  assert.deepEqual(offLoopback, [], 'the browser only talks to the test node');
+  assert.deepEqual(session?.offLoopback ?? [], [], 'the browser only talks to the test node');
 });
 
 test('a person signs in to the demo app through the chooser, Mikomo Bank and consent', async () => {
-  problems = [];
+  resetProblems();
   await page.goto(`${net.url}/demo`);
   await page.getByRole('button', { name: 'Sign in with your bank' }).click();
 
@@ -156,11 +100,11 @@ test('a person signs in to the demo app through the chooser, Mikomo Bank and con
   assert.equal(rows.given_name, 'Philip');
   assert.equal(rows.family_name, 'Lovett');
   assert.ok(rows.sub, 'a subject identifier');
-  assert.deepEqual(problems, [], 'no console errors or failed requests');
+  assert.deepEqual(problems(), [], 'no console errors or failed requests');
 });
 
 test('the chooser offers the bank chosen last time first; Deny returns access_denied to the app', async () => {
-  problems = [];
+  resetProblems();
   await page.goto(`${net.url}/demo`);
   await page.getByRole('button', { name: 'Sign in with your bank' }).click();
   await page.getByRole('heading', { name: 'Choose your bank' }).waitFor();
@@ -185,5 +129,5 @@ test('the chooser offers the bank chosen last time first; Deny returns access_de
   await page.getByRole('heading', { name: 'Sign-in did not complete' }).waitFor();
   assert.equal(new URL(page.url()).pathname, '/demo/callback');
   assert.equal(await page.locator('#error').textContent(), 'access_denied');
-  assert.deepEqual(problems, [], 'no console errors or failed requests');
+  assert.deepEqual(problems(), [], 'no console errors or failed requests');
 });

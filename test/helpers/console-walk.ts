@@ -1,5 +1,5 @@
 /**
- * Shared pieces of the browser tests that walk the developer console:
+ * Shared pieces of the browser tests (launchBrowser and screenshots serve all of them):
  *
  *   - launchBrowser(): Debian's chromium (never a downloaded one), headless,
  *     with only loopback resolvable, plus the observers the tests check at the
