@@ -188,7 +188,7 @@ export async function startServer(config: Config, log: Logger, options: { store?
   app.use(auth0ScriptRoute(base).routes());
 
   const consoleRepo = new ConsoleRepository(store.db);
-  const mailer = options.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.outboxDir, log });
+  const mailer = options.mailer ?? createMailer({ smtpUrl: config.smtpUrl, from: config.mailFrom, outboxDir: config.outboxDir, log, printLinks: config.logLevel !== 'silent' });
   for (const mw of consoleMiddleware({ config, store, repo: consoleRepo, mailer, log, csrfSecret, base })) app.use(mw);
 
   if (config.seedDemo) {

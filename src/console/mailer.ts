@@ -21,7 +21,7 @@ export interface Mailer {
   send(mail: Mail): Promise<void>;
 }
 
-export function createMailer(opts: { smtpUrl: string | undefined; from: string; outboxDir: string; log: Logger }): Mailer {
+export function createMailer(opts: { smtpUrl: string | undefined; from: string; outboxDir: string; log: Logger; printLinks?: boolean }): Mailer {
   if (opts.smtpUrl) {
     const transport = nodemailer.createTransport(opts.smtpUrl, { connectionTimeout: 5000, greetingTimeout: 5000, socketTimeout: 10000 } as never);
     return {
@@ -39,6 +39,8 @@ export function createMailer(opts: { smtpUrl: string | undefined; from: string; 
       const file = path.join(opts.outboxDir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${mail.to.replace(/[^a-z0-9@._-]/gi, '_')}.eml`);
       await fs.writeFile(file, info.message as Buffer);
       opts.log.info({ to: mail.to, subject: mail.subject, file, links: mail.links }, `mail written to the outbox (no SMTP_URL): ${mail.links.join(' ')}`);
+      // Also plainly on the terminal, for the developer following the Quick start offline.
+      if (opts.printLinks) process.stdout.write(`\n  Mail to ${mail.to}: "${mail.subject}"\n${mail.links.map((l) => `    ${l}\n`).join('')}  (saved in ${file})\n\n`);
     },
   };
 }
