@@ -9,7 +9,7 @@
  * no nonce, PKCE only when pkce_enabled, scopes comma- or space-separated,
  * credentials in the body, in Basic, or in both.
  */
-import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
+import { randomBytes, createHash } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import * as client from 'openid-client';
@@ -18,6 +18,8 @@ import type { Logger } from '../log.js';
 import type { Application, Store } from '../store/store.js';
 import { verifySecret } from '../store/store.js';
 import { errorPage } from '../http/pages.js';
+import { BodyError, readFormParams } from '../http/body.js';
+import { isLoopbackHost, safeEqual } from '../http/crypto.js';
 import { isLoopbackHttp } from '../connectors/connector.js';
 import { SCOPES } from '../network/claims.js';
 import { profileScript } from './script.js';
@@ -48,7 +50,7 @@ export function auth0CallbackAllowed(redirectUri: string, app: Application, allo
   if (allowLocalhost) {
     try {
       const u = new URL(redirectUri);
-      return (u.protocol === 'http:' || u.protocol === 'https:') && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) && !u.hash;
+      return (u.protocol === 'http:' || u.protocol === 'https:') && isLoopbackHost(u.hostname) && !u.hash;
     } catch {
       return false;
     }
@@ -185,16 +187,9 @@ export function auth0ProxyRoutes({ config, store, log }: ProxyDeps): Router {
     if (!ctx.is('application/x-www-form-urlencoded')) return tokenError(ctx, 400, 'invalid_request', 'The token request must be application/x-www-form-urlencoded.');
     let body: URLSearchParams;
     try {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const c of ctx.req) {
-        size += (c as Buffer).length;
-        if (size > 16 * 1024) return tokenError(ctx, 400, 'invalid_request', 'The token request is too large.');
-        chunks.push(c as Buffer);
-      }
-      body = new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
-    } catch {
-      return tokenError(ctx, 400, 'invalid_request', 'The token request could not be read.');
+      body = await readFormParams(ctx, 16 * 1024);
+    } catch (err) {
+      return tokenError(ctx, 400, 'invalid_request', err instanceof BodyError && err.status === 413 ? 'The token request is too large.' : 'The token request could not be read.');
     }
     for (const p of ['grant_type', 'code', 'redirect_uri', 'client_id', 'client_secret', 'code_verifier']) {
       if (body.getAll(p).length > 1) return tokenError(ctx, 400, 'invalid_request', `The ${p} parameter is repeated.`);
@@ -245,9 +240,7 @@ export function auth0ProxyRoutes({ config, store, log }: ProxyDeps): Router {
     if (c.code_challenge) {
       const verifier = body.get('code_verifier') ?? '';
       const computed = createHash('sha256').update(verifier).digest('base64url');
-      const a = Buffer.from(computed);
-      const b = Buffer.from(c.code_challenge);
-      if (!verifier || a.length !== b.length || !timingSafeEqual(a, b)) return tokenError(ctx, 400, 'invalid_grant', 'PKCE verification failed.');
+      if (!verifier || !safeEqual(computed, c.code_challenge)) return tokenError(ctx, 400, 'invalid_grant', 'PKCE verification failed.');
     }
     try {
       const state = new URL(c.callback).searchParams.get('state') ?? undefined;

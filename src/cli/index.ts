@@ -15,6 +15,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { Store, CLIENT_AUTH_METHODS, type ClientAuthMethod } from '../store/store.js';
 import { rotateKeys, publicJwk, NETWORK_KEY_ALG } from '../keys/keys.js';
 import { SANDBOX_BANKS } from '../sandbox-banks/index.js';
+import { isLoopbackHost } from '../http/crypto.js';
 
 export class UsageError extends Error {}
 
@@ -25,7 +26,7 @@ function validUrl(value: string, what: string, { allowHttpLocalhost = true } = {
   } catch {
     throw new UsageError(`${what} "${value}" is not a valid URL`);
   }
-  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+  const loopback = isLoopbackHost(u.hostname);
   if (u.protocol !== 'https:' && !(u.protocol === 'http:' && allowHttpLocalhost && loopback)) {
     throw new UsageError(`${what} "${value}" must be https (http is allowed only for localhost)`);
   }

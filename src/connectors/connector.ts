@@ -9,6 +9,7 @@
  */
 import type { NormalizedIdentity } from '../network/claims.js';
 import type { Bank } from '../store/store.js';
+import { isLoopbackHost } from '../http/crypto.js';
 
 export interface StartResult {
   authorizationUrl: URL;
@@ -74,7 +75,7 @@ export function isLoopbackHttp(url: string | null | undefined): boolean {
   if (!url) return false;
   try {
     const u = new URL(url);
-    return u.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(u.hostname);
+    return u.protocol === 'http:' && isLoopbackHost(u.hostname);
   } catch {
     return false;
   }

@@ -8,6 +8,7 @@
  * every lookup goes through `owned()`, which answers undefined for both.
  */
 import { createPublicKey } from 'node:crypto';
+import { isLoopbackHost } from '../http/crypto.js';
 import type { Application, ClientAuthMethod, Store } from '../store/store.js';
 import type { ConsoleRepository } from './repository.js';
 
@@ -43,7 +44,6 @@ export const APP_LIMITS = {
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k', 'oth'];
 export const PRIVATE_JWK_MESSAGE = 'JWK Set Content must contain public keys only: remove the private key (it must never leave your server)';
 
-const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** Input as it comes from a form (strings) or from the API (arrays, objects, null). */
 export interface ApplicationInput {
@@ -137,7 +137,7 @@ function urlProblem(label: string, value: string, opts: { noFragment?: boolean; 
     return `${subject} is not a valid URL: enter a full address starting with https://, like https://example.com/.`;
   }
   if (url.protocol === 'http:') {
-    if (!LOCAL_HOSTS.has(url.hostname)) return `${subject} must use https (http is allowed only for localhost and 127.0.0.1).`;
+    if (!isLoopbackHost(url.hostname)) return `${subject} must use https (http is allowed only for localhost and 127.0.0.1).`;
   } else if (url.protocol !== 'https:') {
     return `${subject} must be an https URL: ${url.protocol} URLs are not allowed.`;
   }

@@ -3,7 +3,8 @@
  * cookie, Secure under https), the account, CSRF tokens for every form, and
  * rate limits with temporary lockout. Stateless across nodes: all in the store.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { hmac, safeEqual } from '../http/crypto.js';
 import type { Context } from 'koa';
 import type { Config } from '../config/config.js';
 import type { Logger } from '../log.js';
@@ -53,15 +54,13 @@ export function csrfToken(ctx: Context, deps: ConsoleDeps): string {
     ctx.state.csrfCookie = id;
     ctx.cookies.set(CSRF_COOKIE, id, cookieOptions(deps));
   }
-  return createHmac('sha256', deps.csrfSecret).update(`console:${id}`).digest('base64url');
+  return hmac(deps.csrfSecret, `console:${id}`);
 }
 
 export function csrfValid(ctx: Context, deps: ConsoleDeps, token: string | undefined): boolean {
   const id = ctx.cookies.get(CSRF_COOKIE);
   if (!id || !token) return false;
-  const want = Buffer.from(createHmac('sha256', deps.csrfSecret).update(`console:${id}`).digest('base64url'));
-  const got = Buffer.from(token);
-  return want.length === got.length && timingSafeEqual(want, got);
+  return safeEqual(hmac(deps.csrfSecret, `console:${id}`), token);
 }
 
 export class CsrfError extends Error {}

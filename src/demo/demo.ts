@@ -5,7 +5,6 @@
  * Its own credentials are the app's (kept in the settings table, as any app
  * keeps its secret); the network's registry only holds the secret's hash.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import * as client from 'openid-client';
@@ -14,6 +13,7 @@ import type { Logger } from '../log.js';
 import type { Store } from '../store/store.js';
 import { html, layout } from '../http/html.js';
 import { isLoopbackHttp } from '../connectors/connector.js';
+import { hmac, safeEqual } from '../http/crypto.js';
 
 export interface DemoApp {
   clientId: string;
@@ -32,7 +32,7 @@ export async function provisionDemo(store: Store, base: string): Promise<DemoApp
     if (app) {
       if (!app.redirectUris.includes(redirect)) {
         // PUBLIC_URL changed: register the new callback too (no other app is touched).
-        await store.db.updateTable('applications').set({ redirect_uris: JSON.stringify([...app.redirectUris, redirect]) }).where('client_id', '=', app.clientId).execute();
+        await store.updateApplication(app.clientId, { redirectUris: [...app.redirectUris, redirect] });
       }
       return { clientId: d.client_id, clientSecret: d.client_secret, created: false };
     }
@@ -73,14 +73,12 @@ export function demoRoutes({ config, log, demo, cookieSecret }: { config: Config
         throw err;
       }));
 
-  const sign = (v: string) => `${v}.${createHmac('sha256', cookieSecret).update(`demo:${v}`).digest('base64url')}`;
+  const sign = (v: string) => `${v}.${hmac(cookieSecret, `demo:${v}`)}`;
   const unsign = (s: string | undefined) => {
     if (!s) return undefined;
     const i = s.lastIndexOf('.');
     const v = s.slice(0, i);
-    const a = Buffer.from(sign(v));
-    const b = Buffer.from(s);
-    return a.length === b.length && timingSafeEqual(a, b) ? v : undefined;
+    return safeEqual(sign(v), s) ? v : undefined;
   };
 
   const page = (ctx: Context, title: string, body: ReturnType<typeof html>) => {

@@ -5,7 +5,6 @@
  *   - kind "oidc":   an OpenID Provider (Mikomo Bank: PAR, PKCE, private_key_jwt, PS256)
  *   - kind "oauth2": plain OAuth 2.0 with its own /me resource and field names (Future Bank)
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import Provider, { interactionPolicy, type Configuration, type KoaContextWithOIDC, type ClientMetadata } from 'oidc-provider';
@@ -16,6 +15,7 @@ import { adapterFactory } from '../store/oidc-adapter.js';
 import { html, layout } from '../http/html.js';
 import { errorPage } from '../http/pages.js';
 import { readForm } from '../http/body.js';
+import { hmac, safeEqual } from '../http/crypto.js';
 import { oidcClaims, futureBankProfile, type TestUser } from './test-users.js';
 
 export interface SandboxBankDefinition {
@@ -125,12 +125,8 @@ export function createSandboxBank(o: SandboxBankOptions): SandboxBank {
   provider.on('server_error', (_ctx, err) => o.log.error({ err, bank: def.slug }, 'sandbox bank server_error'));
 
   const router = new Router({ prefix: mount });
-  const csrfFor = (uid: string) => createHmac('sha256', o.csrfSecret).update(`${def.slug}:${uid}`).digest('base64url');
-  const csrfOk = (uid: string, t: string | undefined) => {
-    const a = Buffer.from(csrfFor(uid));
-    const b = Buffer.from(t ?? '');
-    return a.length === b.length && timingSafeEqual(a, b);
-  };
+  const csrfFor = (uid: string) => hmac(o.csrfSecret, `${def.slug}:${uid}`);
+  const csrfOk = (uid: string, t: string | undefined) => safeEqual(csrfFor(uid), t);
 
   const loginPage = (uid: string, error?: string, username = '') =>
     layout({

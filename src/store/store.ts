@@ -4,7 +4,8 @@
  * keys and settings all live here. One implementation over Kysely serves both
  * engines (SQLite embedded default, PostgreSQL when DATABASE_URL is set).
  */
-import { randomBytes, randomUUID, createHash, timingSafeEqual } from 'node:crypto';
+import { randomBytes, randomUUID, createHash } from 'node:crypto';
+import { safeEqual } from '../http/crypto.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, type Selectable } from 'kysely';
@@ -131,10 +132,7 @@ export function hashSecret(secret: string): string {
 }
 
 export function verifySecret(secret: string, stored: string | null): boolean {
-  if (!stored || typeof secret !== 'string') return false;
-  const a = Buffer.from(hashSecret(secret));
-  const b = Buffer.from(stored);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return Boolean(stored) && typeof secret === 'string' && safeEqual(hashSecret(secret), stored!);
 }
 
 /** 256 bits of randomness, base64url. */

@@ -7,7 +7,6 @@
  * Once the interaction is known, every failure goes back to the app as an
  * OAuth error with its state (RFC 6749 §4.1.2.1); before that, an error page.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import Router from '@koa/router';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
@@ -21,6 +20,7 @@ import { networkClaims } from '../claims.js';
 import { claimsFor, renderConsent } from './consent.js';
 import { errorPage } from '../../http/pages.js';
 import { readForm } from '../../http/body.js';
+import { hmac, safeEqual } from '../../http/crypto.js';
 import { loginsCompleted, loginsFailed, loginsStarted } from '../../http/metrics.js';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -50,12 +50,8 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
   const secure = config.publicUrl.protocol === 'https:';
   const connectorOptions = { timeoutMs: config.bankTimeoutMs };
 
-  const csrfFor = (uid: string) => createHmac('sha256', csrfSecret).update(`interaction:${uid}`).digest('base64url');
-  const csrfOk = (uid: string, token: string | undefined) => {
-    const a = Buffer.from(csrfFor(uid));
-    const b = Buffer.from(token ?? '');
-    return a.length === b.length && timingSafeEqual(a, b);
-  };
+  const csrfFor = (uid: string) => hmac(csrfSecret, `interaction:${uid}`);
+  const csrfOk = (uid: string, token: string | undefined) => safeEqual(csrfFor(uid), token);
 
   function page(ctx: Context, status: number, error: string, description?: string) {
     ctx.status = status;
