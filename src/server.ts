@@ -202,8 +202,8 @@ export async function startServer(config: Config, log: Logger, options: { store?
   const timers: NodeJS.Timeout[] = [];
   timers.push(
     setInterval(() => {
-      Promise.all([store.sweepExpired(), consoleRepo.sweep().then(() => 0)]).then(([n]) => n).then(
-        (n) => n && log.debug({ removed: n }, 'swept expired records'),
+      Promise.all([store.sweepExpired(), consoleRepo.sweep()]).then(
+        ([n]) => n && log.debug({ removed: n }, 'swept expired records'),
         (err) => log.warn({ err }, 'sweep failed'),
       );
     }, config.sweepIntervalSeconds * 1000),
