@@ -2,7 +2,6 @@
  * Table types for Kysely. JSON columns are stored as text on both engines so one
  * query layer serves SQLite and PostgreSQL alike; timestamps are epoch seconds.
  */
-import type { Generated } from 'kysely';
 
 export interface OidcModelTable {
   model: string; // namespaced: "network:Session", "sandbox:mikomo:AccessToken"
@@ -164,6 +163,4 @@ export interface Database {
   upstream_transactions: UpstreamTransactionTable;
   signing_keys: SigningKeyTable;
   settings: SettingTable;
-  // kysely bookkeeping tables are managed by the Migrator
-  _unused?: { id: Generated<number> };
 }
