@@ -133,8 +133,3 @@ export function loadConfig(env: Env = process.env): Config {
   if (problems.length) throw new ConfigError(problems);
   return config;
 }
-
-/** `${PUBLIC_URL}${path}` */
-export function publicHref(config: Config, p: string): string {
-  return `${config.publicUrl.href.replace(/\/+$/, '')}${p}`;
-}

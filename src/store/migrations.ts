@@ -2,7 +2,7 @@
  * Schema migrations, shared by SQLite and PostgreSQL. They run at start
  * (Kysely's Migrator takes a lock on PostgreSQL; on SQLite, Store.open retries).
  */
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
 
 const migrations: Record<string, Migration> = {
   '2026_11_26_001_core': {
@@ -193,12 +193,5 @@ export async function migrateToLatest(db: Kysely<any>, schema?: string): Promise
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
-  }
-}
-
-/** Used by tests to start from an empty schema. */
-export async function dropAll(db: Kysely<any>): Promise<void> {
-  for (const t of ['console_accounts', 'console_recovery_codes', 'console_sessions', 'console_email_tokens', 'console_api_tokens', 'console_audit', 'rate_limits', 'oidc_models', 'applications', 'banks', 'accounts', 'upstream_transactions', 'signing_keys', 'settings', 'kysely_migration', 'kysely_migration_lock']) {
-    await sql`drop table if exists ${sql.table(t)}`.execute(db);
   }
 }
