@@ -9,9 +9,10 @@ import { safeEqual } from '../http/crypto.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Kysely, PostgresDialect, SqliteDialect, type Selectable } from 'kysely';
-import type { AccountTable, ApplicationTable, BankTable, Database, SigningKeyTable } from './schema.js';
+import type { AccountTable, ApplicationTable, BankTable, Database, SigningKeyTable, UpstreamTransactionTable } from './schema.js';
 import { migrateToLatest } from './migrations.js';
 import { RedisArtifacts, type ArtifactStore } from './redis-artifacts.js';
+import { prepared } from './prepared.js';
 
 export const now = (): number => Math.floor(Date.now() / 1000);
 
@@ -233,79 +234,79 @@ function withStatementCache<T extends { prepare(sql: string): unknown; close(): 
 
 /** Short-lived OIDC artifacts in the SQL store (table oidc_models; expired rows are swept). */
 class SqlArtifacts implements ArtifactStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly q;
 
-  async upsert(model: string, id: string, payload: Record<string, unknown>, expiresIn: number | undefined): Promise<void> {
-    const row = {
-      model,
-      id,
-      payload: JSON.stringify(payload),
-      grant_id: typeof payload.grantId === 'string' ? payload.grantId : null,
-      user_code: typeof payload.userCode === 'string' ? payload.userCode : null,
-      uid: typeof payload.uid === 'string' ? payload.uid : null,
-      expires_at: expiresIn ? now() + expiresIn : null,
-      consumed_at: null,
+  constructor(db: Kysely<Database>) {
+    const byColumn = (column: 'id' | 'uid' | 'user_code') =>
+      prepared<[string, string], { payload: string; expires_at: number | null; consumed_at: number | null }>(db, 2, (model, value) =>
+        db.selectFrom('oidc_models').select(['payload', 'expires_at', 'consumed_at']).where('model', '=', model).where(column, '=', value),
+      );
+    this.q = {
+      upsert: prepared<[string, string, string, string | null, string | null, string | null, number | null], unknown>(db, 7, (model, id, payload, grantId, userCode, uid, expiresAt) =>
+        db
+          .insertInto('oidc_models')
+          .values({ model, id, payload, grant_id: grantId, user_code: userCode, uid, expires_at: expiresAt, consumed_at: null })
+          .onConflict((oc) => oc.columns(['model', 'id']).doUpdateSet({ payload, grant_id: grantId, user_code: userCode, uid, expires_at: expiresAt })),
+      ),
+      id: byColumn('id'),
+      uid: byColumn('uid'),
+      user_code: byColumn('user_code'),
+      take: prepared<[string, string], { payload: string; expires_at: number | null; consumed_at: number | null }>(db, 2, (model, id) =>
+        db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).returning(['payload', 'expires_at', 'consumed_at']),
+      ),
+      consume: prepared<[number, string, string], unknown>(db, 3, (at, model, id) =>
+        db.updateTable('oidc_models').set({ consumed_at: at }).where('model', '=', model).where('id', '=', id),
+      ),
+      destroy: prepared<[string, string], unknown>(db, 2, (model, id) => db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id)),
+      revokeByGrantId: prepared<[string, string], unknown>(db, 2, (model, grantId) =>
+        db.deleteFrom('oidc_models').where('model', '=', model).where('grant_id', '=', grantId),
+      ),
+      expire: prepared<[number, string, string], unknown>(db, 3, (at, model, id) =>
+        db.updateTable('oidc_models').set({ expires_at: at }).where('model', '=', model).where('id', '=', id),
+      ),
     };
-    await this.db
-      .insertInto('oidc_models')
-      .values(row)
-      .onConflict((oc) =>
-        oc.columns(['model', 'id']).doUpdateSet({
-          payload: row.payload,
-          grant_id: row.grant_id,
-          user_code: row.user_code,
-          uid: row.uid,
-          expires_at: row.expires_at,
-        }),
-      )
-      .execute();
   }
 
-  private async findBy(model: string, column: 'id' | 'uid' | 'user_code', value: string): Promise<OidcRecord | undefined> {
-    const r = await this.db
-      .selectFrom('oidc_models')
-      .select(['payload', 'expires_at', 'consumed_at'])
-      .where('model', '=', model)
-      .where(column, '=', value)
-      .executeTakeFirst();
+  async upsert(model: string, id: string, payload: Record<string, unknown>, expiresIn: number | undefined): Promise<void> {
+    const str = (v: unknown) => (typeof v === 'string' ? v : null);
+    await this.q.upsert(model, id, JSON.stringify(payload), str(payload.grantId), str(payload.userCode), str(payload.uid), expiresIn ? now() + expiresIn : null);
+  }
+
+  private static record(r: { payload: string; expires_at: number | null; consumed_at: number | null } | undefined): OidcRecord | undefined {
     if (!r) return undefined;
     const expiresAt = r.expires_at === null ? null : Number(r.expires_at);
     if (expiresAt !== null && expiresAt <= now()) return undefined;
     return { payload: JSON.parse(r.payload), expiresAt, consumedAt: r.consumed_at === null ? null : Number(r.consumed_at) };
   }
 
-  find(model: string, id: string) {
-    return this.findBy(model, 'id', id);
+  async find(model: string, id: string) {
+    return SqlArtifacts.record((await this.q.id(model, id)).rows[0]);
   }
-  findByUid(model: string, uid: string) {
-    return this.findBy(model, 'uid', uid);
+  async findByUid(model: string, uid: string) {
+    return SqlArtifacts.record((await this.q.uid(model, uid)).rows[0]);
   }
-  findByUserCode(model: string, userCode: string) {
-    return this.findBy(model, 'user_code', userCode);
+  async findByUserCode(model: string, userCode: string) {
+    return SqlArtifacts.record((await this.q.user_code(model, userCode)).rows[0]);
   }
 
   async take(model: string, id: string): Promise<OidcRecord | undefined> {
-    const r = await this.db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).returning(['payload', 'expires_at', 'consumed_at']).executeTakeFirst();
-    if (!r) return undefined;
-    const expiresAt = r.expires_at === null ? null : Number(r.expires_at);
-    if (expiresAt !== null && expiresAt <= now()) return undefined;
-    return { payload: JSON.parse(r.payload), expiresAt, consumedAt: r.consumed_at === null ? null : Number(r.consumed_at) };
+    return SqlArtifacts.record((await this.q.take(model, id)).rows[0]);
   }
 
   async consume(model: string, id: string): Promise<void> {
-    await this.db.updateTable('oidc_models').set({ consumed_at: now() }).where('model', '=', model).where('id', '=', id).execute();
+    await this.q.consume(now(), model, id);
   }
 
   async destroy(model: string, id: string): Promise<void> {
-    await this.db.deleteFrom('oidc_models').where('model', '=', model).where('id', '=', id).execute();
+    await this.q.destroy(model, id);
   }
 
   async revokeByGrantId(model: string, grantId: string): Promise<void> {
-    await this.db.deleteFrom('oidc_models').where('model', '=', model).where('grant_id', '=', grantId).execute();
+    await this.q.revokeByGrantId(model, grantId);
   }
 
   async expireNow(model: string, id: string): Promise<void> {
-    await this.db.updateTable('oidc_models').set({ expires_at: now() - 1 }).where('model', '=', model).where('id', '=', id).execute();
+    await this.q.expire(now() - 1, model, id);
   }
 }
 
@@ -332,10 +333,37 @@ export class Store {
   readonly artifacts: ArtifactStore;
   readonly redis: RedisArtifacts | undefined;
 
+  /** The queries of the login path, compiled once (see prepared.ts). */
+  private readonly q;
+
   private constructor(readonly db: Kysely<Database>, engine: 'sqlite' | 'postgres', redis?: RedisArtifacts) {
     this.engine = engine;
     this.redis = redis;
     this.artifacts = redis ?? new SqlArtifacts(db);
+    this.q = {
+      application: prepared<[string], Selectable<ApplicationTable>>(db, 1, (clientId) => db.selectFrom('applications').selectAll().where('client_id', '=', clientId)),
+      bank: prepared<[string], Selectable<BankTable>>(db, 1, (idOrSlug) =>
+        db
+          .selectFrom('banks')
+          .selectAll()
+          .where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)])),
+      ),
+      banks: prepared<[], Selectable<BankTable>>(db, 0, () => db.selectFrom('banks').selectAll().orderBy('name')),
+      account: prepared<[string], Selectable<AccountTable>>(db, 1, (id) => db.selectFrom('accounts').selectAll().where('id', '=', id)),
+      accountBySubject: prepared<[string, string], Selectable<AccountTable>>(db, 2, (bankId, subject) =>
+        db.selectFrom('accounts').selectAll().where('bank_id', '=', bankId).where('subject', '=', subject),
+      ),
+      upsertAccount: prepared<[string, string, string, string, number], unknown>(db, 5, (id, bankId, subject, claims, at) =>
+        db
+          .insertInto('accounts')
+          .values({ id, bank_id: bankId, subject, claims, updated_at: at })
+          .onConflict((oc) => oc.columns(['bank_id', 'subject']).doUpdateSet({ claims, updated_at: at })),
+      ),
+      putTransaction: prepared<[string, string, string, string, number], unknown>(db, 5, (state, uid, bankId, payload, expiresAt) =>
+        db.insertInto('upstream_transactions').values({ state, interaction_uid: uid, bank_id: bankId, payload, expires_at: expiresAt }),
+      ),
+      takeTransaction: prepared<[string], Selectable<UpstreamTransactionTable>>(db, 1, (state) => db.deleteFrom('upstream_transactions').where('state', '=', state).returningAll()),
+    };
   }
 
   /** Opens the engine the options name and runs migrations. */
@@ -466,7 +494,7 @@ export class Store {
   }
 
   async getApplication(clientId: string): Promise<Application | undefined> {
-    const r = await this.db.selectFrom('applications').selectAll().where('client_id', '=', clientId).executeTakeFirst();
+    const r = (await this.q.application(clientId)).rows[0];
     return r ? toApplication(r) : undefined;
   }
 
@@ -569,16 +597,12 @@ export class Store {
 
   /** By id or by slug. */
   async getBank(idOrSlug: string): Promise<Bank | undefined> {
-    const r = await this.db
-      .selectFrom('banks')
-      .selectAll()
-      .where((eb) => eb.or([eb('id', '=', idOrSlug), eb('slug', '=', idOrSlug)]))
-      .executeTakeFirst();
+    const r = (await this.q.bank(idOrSlug)).rows[0];
     return r ? toBank(r) : undefined;
   }
 
   async listBanks(): Promise<Bank[]> {
-    return (await this.db.selectFrom('banks').selectAll().orderBy('name').execute()).map(toBank);
+    return (await this.q.banks()).rows.map(toBank);
   }
 
   async updateBank(id: string, patch: Partial<Pick<Bank, 'visible' | 'name' | 'logoUrl' | 'issuer' | 'authorizationUrl' | 'tokenUrl' | 'userinfoUrl' | 'timeoutMs' | 'credentials' | 'clientId'>>): Promise<boolean> {
@@ -606,32 +630,26 @@ export class Store {
    */
   async upsertAccount(bankId: string, subject: string, claims: Record<string, unknown>): Promise<Account> {
     const t = now();
-    await this.db
-      .insertInto('accounts')
-      .values({ id: randomUUID(), bank_id: bankId, subject, claims: JSON.stringify(claims), updated_at: t })
-      .onConflict((oc) => oc.columns(['bank_id', 'subject']).doUpdateSet({ claims: JSON.stringify(claims), updated_at: t }))
-      .execute();
-    const r = await this.db.selectFrom('accounts').selectAll().where('bank_id', '=', bankId).where('subject', '=', subject).executeTakeFirstOrThrow();
+    await this.q.upsertAccount(randomUUID(), bankId, subject, JSON.stringify(claims), t);
+    const r = (await this.q.accountBySubject(bankId, subject)).rows[0];
+    if (!r) throw new Error('account vanished after upsert');
     return toAccount(r);
   }
 
   async getAccount(id: string): Promise<Account | undefined> {
-    const r = await this.db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+    const r = (await this.q.account(id)).rows[0];
     return r ? toAccount(r) : undefined;
   }
 
   // ------------------------------------------------ upstream login transactions
 
   async putTransaction(tx: UpstreamTransaction): Promise<void> {
-    await this.db
-      .insertInto('upstream_transactions')
-      .values({ state: tx.state, interaction_uid: tx.interactionUid, bank_id: tx.bankId, payload: JSON.stringify(tx.payload), expires_at: tx.expiresAt })
-      .execute();
+    await this.q.putTransaction(tx.state, tx.interactionUid, tx.bankId, JSON.stringify(tx.payload), tx.expiresAt);
   }
 
   /** Reads and deletes in one step: a transaction can be finished only once. */
   async takeTransaction(state: string): Promise<UpstreamTransaction | undefined> {
-    const r = await this.db.deleteFrom('upstream_transactions').where('state', '=', state).returningAll().executeTakeFirst();
+    const r = (await this.q.takeTransaction(state)).rows[0];
     if (!r || Number(r.expires_at) <= now()) return undefined;
     return { state: r.state, interactionUid: r.interaction_uid, bankId: r.bank_id, payload: JSON.parse(r.payload), expiresAt: Number(r.expires_at) };
   }
