@@ -164,3 +164,50 @@ test('wrong password at the bank shows an error and keeps the login going', asyn
   const done = await submit(agent, consent, '/consent', { decision: 'allow' });
   assert.ok(callbackParams(done).get('code'));
 });
+
+test('consent is remembered in the session; a later request for more asks only for what is new', async () => {
+  const app = await createTestApp(net, { name: 'Incremental' });
+  const agent = new Agent();
+  const first = await authorizationRequest(app, { scope: 'openid email' });
+  assert.ok(callbackParams(await loginThroughBank(agent, first, { username: 'mikomo_10' })).get('code'));
+
+  // Same browser, same app, same scopes: the bank login still happens, the consent page does not.
+  const again = await authorizationRequest(app, { scope: 'openid email' });
+  const login = await agent.go(again.url, {}, APP_REDIRECT);
+  const chooserSkipped = login.body.includes('Choose your bank') ? await submit(agent, login, '/bank', { bank: 'mikomo' }) : login;
+  const back = await submit(agent, chooserSkipped, '/login', { username: 'mikomo_10', password: 'mikomo_10' });
+  const params = callbackParams(back);
+  assert.equal(params.get('state'), again.state);
+  assert.ok(params.get('code'));
+
+  // More scopes: only the new claims are asked for.
+  const more = await authorizationRequest(app, { scope: 'openid email address', identity_provider_id: 'mikomo' });
+  const bankPage = await agent.go(more.url, {}, APP_REDIRECT);
+  const consent = await submit(agent, bankPage, '/login', { username: 'mikomo_10', password: 'mikomo_10' });
+  assert.match(consent.body, /\(address\)/);
+  assert.doesNotMatch(consent.body, /\(email\)/);
+  const done = await submit(agent, consent, '/consent', { decision: 'allow' });
+  const code = callbackParams(done);
+  assert.equal(code.get('state'), more.state);
+  const tokens = await client.authorizationCodeGrant(app.config, new URL(done.url), { pkceCodeVerifier: more.verifier, expectedState: more.state, expectedNonce: more.nonce });
+  const claims = tokens.claims()!;
+  assert.equal(claims.email, 'PhilipHLovett@mikomotest.com');
+  assert.ok(claims.address, 'the newly granted address is released');
+});
+
+test('claims asked for with the claims parameter are shown on the consent page and released', async () => {
+  const app = await createTestApp(net, { name: 'Claims Param' });
+  const req = await authorizationRequest(app, { scope: 'openid', identity_provider_id: 'mikomo', claims: JSON.stringify({ id_token: { birthdate: null, age_over_21: { essential: true } } }) });
+  const agent = new Agent();
+  const bankPage = await agent.go(req.url, {}, APP_REDIRECT);
+  const consent = await submit(agent, bankPage, '/login', { username: 'mikomo_10', password: 'mikomo_10' });
+  assert.match(consent.body, /\(birthdate\)/);
+  assert.match(consent.body, /\(age_over_21\)/);
+  assert.doesNotMatch(consent.body, /\(email\)/);
+  const done = await submit(agent, consent, '/consent', { decision: 'allow' });
+  const tokens = await client.authorizationCodeGrant(app.config, new URL(done.url), { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+  const claims = tokens.claims()!;
+  assert.match(String(claims.birthdate), /^\d{4}-\d{2}-\d{2}$/);
+  assert.equal(typeof claims.age_over_21, 'boolean');
+  assert.equal(claims.email, undefined);
+});

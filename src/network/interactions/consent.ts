@@ -1,5 +1,5 @@
 import type { Application } from '../../store/store.js';
-import { CLAIM_LABELS, SCOPE_CLAIMS, displayClaim } from '../claims.js';
+import { CLAIM_LABELS, SCOPES, SCOPE_CLAIMS, displayClaim } from '../claims.js';
 import { html, layout, safeUrl } from '../../http/html.js';
 
 /** The exact claims an app will receive for these scopes and claims-parameter names. */
@@ -9,6 +9,41 @@ export function claimsFor(scopes: string[], extraClaims: string[]): string[] {
   for (const s of scopes) for (const c of (SCOPE_CLAIMS as Record<string, readonly string[]>)[s] ?? []) out.add(c);
   for (const c of extraClaims) if (CLAIM_LABELS[c]) out.add(c);
   return [...out];
+}
+
+export interface ConsentRequest {
+  /** OIDC scopes (openid, offline_access, the claim scopes) */
+  scopes: string[];
+  /** claims named in the claims parameter (OIDC Core 5.5) */
+  claims: string[];
+}
+
+const KNOWN_SCOPES = new Set(SCOPES);
+/** Claims that need no consent, as oidc-provider's op_claims_missing check has it. */
+const NO_CONSENT_CLAIMS = new Set(['sub', 'sid', 'auth_time', 'acr', 'amr', 'iss']);
+
+/**
+ * What an authorization request asks the user to consent to, read from its
+ * parameters the way oidc-provider's consent checks read them
+ * (op_scopes_missing, op_claims_missing).
+ */
+export function requestedConsent(params: Record<string, unknown>): ConsentRequest {
+  const scopes = typeof params.scope === 'string' ? [...new Set(params.scope.split(' ').filter((s) => KNOWN_SCOPES.has(s)))] : [];
+  const claims = new Set<string>();
+  if (typeof params.claims === 'string') {
+    try {
+      const parsed = JSON.parse(params.claims) as { userinfo?: Record<string, unknown>; id_token?: Record<string, unknown> };
+      for (const member of [parsed.userinfo, parsed.id_token]) {
+        if (!member || typeof member !== 'object') continue;
+        for (const [claim, value] of Object.entries(member)) {
+          if (CLAIM_LABELS[claim] && !NO_CONSENT_CLAIMS.has(claim) && (value === null || (typeof value === 'object' && !Array.isArray(value)))) claims.add(claim);
+        }
+      }
+    } catch {
+      // oidc-provider has already rejected a malformed claims parameter.
+    }
+  }
+  return { scopes, claims: [...claims] };
 }
 
 export interface ConsentView {

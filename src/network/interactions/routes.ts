@@ -12,12 +12,12 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Config } from '../../config/config.js';
 import type { Logger } from '../../log.js';
-import type { Bank, Store } from '../../store/store.js';
+import type { Application, Bank, Store } from '../../store/store.js';
 import { now } from '../../store/store.js';
 import { connectorFor, BankError, type BankFailureKind } from '../../connectors/index.js';
 import { eligibleBanks, findBank, LAST_BANK_COOKIE, renderChooser } from '../../chooser/chooser.js';
 import { networkClaims } from '../claims.js';
-import { claimsFor, renderConsent } from './consent.js';
+import { claimsFor, renderConsent, requestedConsent, type ConsentRequest } from './consent.js';
 import { errorPage } from '../../http/pages.js';
 import { readForm } from '../../http/body.js';
 import { hmac, safeEqual } from '../../http/crypto.js';
@@ -87,6 +87,16 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     return { app, banks: app ? eligibleBanks(await store.listBanks(), app) : [] };
   }
 
+  /** What the request asks for that this account has not yet granted to the app (the grant of this session, if any). */
+  async function missingConsent(params: Record<string, unknown>, grantId: string | undefined, accountId: string): Promise<ConsentRequest> {
+    const wanted = requestedConsent(params);
+    const grant = grantId ? await provider().Grant.find(grantId) : undefined;
+    if (!grant || grant.accountId !== accountId || grant.clientId !== params.client_id) return wanted;
+    const scopes = new Set(grant.getOIDCScopeEncountered().split(' '));
+    const claims = new Set(grant.getOIDCClaimsEncountered());
+    return { scopes: wanted.scopes.filter((x) => !scopes.has(x)), claims: wanted.claims.filter((x) => !claims.has(x)) };
+  }
+
   async function startBankLogin(ctx: Context, d: InteractionDetails, bank: Bank) {
     loginsStarted.inc({ bank: bank.slug });
     try {
@@ -107,6 +117,22 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     }
   }
 
+  async function consentPage(ctx: Context, uid: string, app: Application, accountId: string | undefined, pending: ConsentRequest) {
+    const account = accountId ? await store.getAccount(accountId) : undefined;
+    if (!account) return fail(ctx, 'login_required', 'The bank sign-in is no longer valid.');
+    const bank = await store.getBank(account.bankId);
+    ctx.type = 'html';
+    ctx.body = renderConsent({
+      uid,
+      csrf: csrfFor(uid),
+      app,
+      bankName: bank?.name ?? 'Your bank',
+      claims: claimsFor(pending.scopes, pending.claims),
+      values: account.claims,
+      offlineAccess: pending.scopes.includes('offline_access'),
+    });
+  }
+
   router.get('/interaction/:uid', async (ctx) => {
     const d = await details(ctx);
     if (!d) return;
@@ -114,6 +140,13 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     const { app, banks } = await banksFor(clientId);
     if (!app) return fail(ctx, 'invalid_client', 'The application no longer exists.');
     ctx.set('Cache-Control', 'no-store');
+
+    // After the bank login: consent, within the same interaction.
+    const loggedIn = d.prompt.name === 'login' ? (d.result?.login as { accountId?: string } | undefined)?.accountId : undefined;
+    if (loggedIn) {
+      const pending = await missingConsent(d.params, d.grantId, loggedIn);
+      return consentPage(ctx, d.uid, app, loggedIn, pending);
+    }
 
     if (d.prompt.name === 'login') {
       const wanted = d.params.identity_provider_id;
@@ -137,23 +170,8 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     }
 
     if (d.prompt.name === 'consent') {
-      const accountId = d.session?.accountId;
-      const account = accountId ? await store.getAccount(accountId) : undefined;
-      if (!account) return fail(ctx, 'login_required', 'The bank sign-in is no longer valid.');
-      const bank = await store.getBank(account.bankId);
       const det = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-      const scopes = det.missingOIDCScope ?? [];
-      ctx.type = 'html';
-      ctx.body = renderConsent({
-        uid: d.uid,
-        csrf: csrfFor(d.uid),
-        app,
-        bankName: bank?.name ?? 'Your bank',
-        claims: claimsFor(scopes, det.missingOIDCClaims ?? []),
-        values: account.claims,
-        offlineAccess: scopes.includes('offline_access'),
-      });
-      return;
+      return consentPage(ctx, d.uid, app, d.session?.accountId, { scopes: det.missingOIDCScope ?? [], claims: det.missingOIDCClaims ?? [] });
     }
     return fail(ctx, 'server_error', 'Unexpected step in the sign-in.');
   });
@@ -194,7 +212,19 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
       const identity = await connectorFor(bank, connectorOptions).finish(new URL(`${callbackUrl}${ctx.search}`), tx.payload);
       const account = await store.upsertAccount(bank.id, identity.subject, networkClaims(identity));
       loginsCompleted.inc({ bank: bank.slug });
-      return finishWith({ login: { accountId: account.id, amr: ['bank'], remember: true } });
+      const login = { accountId: account.id, amr: ['bank'], remember: true };
+      // Consent is asked within this same interaction (one resume of the
+      // authorization request instead of two). oidc-provider still checks the
+      // grant when the request resumes and asks again itself if it falls short.
+      const sessionAccount = interaction.session?.accountId;
+      if (sessionAccount && sessionAccount !== account.id) return finishWith({ login });
+      const pending = await missingConsent(interaction.params, interaction.grantId, account.id);
+      if (!pending.scopes.length && !pending.claims.length) return finishWith({ login });
+      interaction.result = { login };
+      await interaction.save(Math.max(1, interaction.exp - now()));
+      ctx.status = 303;
+      ctx.redirect(`${base}/interaction/${encodeURIComponent(interaction.uid)}`);
+      return;
     } catch (err) {
       const e = err instanceof BankError ? err : new BankError('server_error', String((err as Error)?.message ?? err), { cause: err });
       (e.kind === 'access_denied' ? log.info.bind(log) : log.warn.bind(log))({ bank: bank.slug, kind: e.kind, reason: e.reason }, 'bank login failed');
@@ -208,20 +238,34 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     if (!d) return;
     const form = await readForm(ctx);
     if (!csrfOk(d.uid, form.csrf)) return page(ctx, 403, 'invalid_request', 'This form has expired. Go back to the application and start again.');
-    if (d.prompt.name !== 'consent') return page(ctx, 400, 'invalid_request', 'This sign-in is not waiting for your consent.');
+    const loggedIn = d.prompt.name === 'login' ? (d.result?.login as { accountId?: string } | undefined)?.accountId : undefined;
+    if (d.prompt.name !== 'consent' && !loggedIn) return page(ctx, 400, 'invalid_request', 'This sign-in is not waiting for your consent.');
     if (form.decision !== 'allow') return fail(ctx, 'access_denied', 'The user denied the request.');
 
     const p = provider();
-    const { accountId } = d.session!;
     const clientId = String(d.params.client_id);
-    const grant = d.grantId ? await p.Grant.find(d.grantId) : new p.Grant({ accountId: accountId!, clientId });
-    if (!grant) return fail(ctx, 'server_error', 'The grant could not be found.');
-    const det = d.prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
-    if (det.missingOIDCScope) grant.addOIDCScope(det.missingOIDCScope.join(' '));
-    if (det.missingOIDCClaims) grant.addOIDCClaims(det.missingOIDCClaims);
+    let accountId: string;
+    let det: { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+    if (loggedIn) {
+      // Consent within the login interaction (see /banks/callback).
+      accountId = loggedIn;
+      const pending = await missingConsent(d.params, d.grantId, accountId);
+      det = { missingOIDCScope: pending.scopes, missingOIDCClaims: pending.claims };
+    } else {
+      accountId = d.session!.accountId!;
+      det = d.prompt.details as typeof det;
+    }
+    const existing = d.grantId ? await p.Grant.find(d.grantId) : undefined;
+    const grant = existing && existing.accountId === accountId && existing.clientId === clientId ? existing : new p.Grant({ accountId, clientId });
+    if (det.missingOIDCScope?.length) grant.addOIDCScope(det.missingOIDCScope.join(' '));
+    if (det.missingOIDCClaims?.length) grant.addOIDCClaims(det.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(det.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
     const grantId = await grant.save();
-    const returnTo = await p.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
+    // In the login interaction the bank login is this interaction's own result
+    // (saved by /banks/callback); after a consent prompt it is the last submission.
+    const returnTo = loggedIn
+      ? await p.interactionResult(ctx.req, ctx.res, { ...d.result, consent: { grantId } })
+      : await p.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true });
     ctx.status = 303;
     ctx.redirect(returnTo);
   });
