@@ -7,6 +7,7 @@
 import * as client from 'openid-client';
 import type { Bank } from '../store/store.js';
 import type { NormalizedIdentity } from '../network/claims.js';
+import { bankFetch } from './http.js';
 import { BankError, classifyBankError, isLoopbackHttp, type Connector, type ConnectorOptions, type StartResult } from './connector.js';
 import { clientAuthFor, clientMetadataFor, pickStandardClaims } from './oidc.js';
 
@@ -60,6 +61,7 @@ export class OAuth2Connector implements Connector {
       await clientAuthFor(bank),
     );
     config.timeout = (bank.timeoutMs ?? this.options.timeoutMs) / 1000;
+    config[client.customFetch] = bankFetch;
     if ([bank.authorizationUrl, bank.tokenUrl, bank.userinfoUrl].every(isLoopbackHttp)) client.allowInsecureRequests(config);
     this.config = config;
     return config;

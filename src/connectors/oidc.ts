@@ -8,6 +8,7 @@ import * as client from 'openid-client';
 import { importJWK, type JWK } from 'jose';
 import type { Bank } from '../store/store.js';
 import type { NormalizedIdentity } from '../network/claims.js';
+import { bankFetch } from './http.js';
 import { BankError, classifyBankError, isLoopbackHttp, type Connector, type ConnectorOptions, type StartResult } from './connector.js';
 
 const DISCOVERY_TTL_MS = 10 * 60 * 1000;
@@ -66,8 +67,10 @@ export class OidcConnector implements Connector {
     const config = await client.discovery(new URL(this.bank.issuer), this.bank.clientId, clientMetadataFor(this.bank), await clientAuthFor(this.bank), {
       timeout: this.timeoutSeconds,
       execute: insecure ? [client.allowInsecureRequests] : [],
+      [client.customFetch]: bankFetch,
     });
     config.timeout = this.timeoutSeconds;
+    config[client.customFetch] = bankFetch;
     // Verify ID token signatures even though they come over the token endpoint's
     // TLS (OIDC Core 3.1.3.7 makes it optional; a broker vouching for claims must).
     client.enableNonRepudiationChecks(config);
