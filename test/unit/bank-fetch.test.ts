@@ -53,30 +53,30 @@ test('bankFetch sends the method, headers and a form body, and returns a Respons
 });
 
 test('bankFetch passes status codes and headers through, including bodiless answers', async () => {
-  const down = await bankFetch(`${base}/other`, { method: 'GET', headers: {}, redirect: 'manual', signal: signal() });
+  const down = await bankFetch(`${base}/other`, { method: 'GET', headers: {}, body: undefined, redirect: 'manual', signal: signal() });
   assert.equal(down.status, 503);
   assert.equal(down.headers.get('www-authenticate'), 'Bearer error="x"');
   assert.equal(await down.text(), 'down');
-  const empty = await bankFetch(`${base}/no-content`, { method: 'GET', headers: {}, redirect: 'manual', signal: signal() });
+  const empty = await bankFetch(`${base}/no-content`, { method: 'GET', headers: {}, body: undefined, redirect: 'manual', signal: signal() });
   assert.equal(empty.status, 204);
 });
 
 test('bankFetch refuses an answer over MAX_BODY_BYTES (server_error), a cut-off answer and a timeout (temporarily_unavailable)', async () => {
-  const huge = await bankFetch(`${base}/huge`, { method: 'GET', headers: {}, redirect: 'manual', signal: signal() }).then(
+  const huge = await bankFetch(`${base}/huge`, { method: 'GET', headers: {}, body: undefined, redirect: 'manual', signal: signal() }).then(
     () => assert.fail('a huge answer must be refused'),
     (err) => err,
   );
   assert.equal(huge.code, 'TL_RESPONSE_TOO_LARGE');
   assert.equal(classifyBankError(huge, { slug: 'x' }).kind, 'server_error');
 
-  const cut = await bankFetch(`${base}/cut`, { method: 'GET', headers: {}, redirect: 'manual', signal: signal() }).then(
+  const cut = await bankFetch(`${base}/cut`, { method: 'GET', headers: {}, body: undefined, redirect: 'manual', signal: signal() }).then(
     () => assert.fail('a cut-off answer must be refused'),
     (err) => err,
   );
   assert.equal(classifyBankError(cut, { slug: 'x' }).kind, 'temporarily_unavailable');
 
   const started = Date.now();
-  const slow = await bankFetch(`${base}/slow`, { method: 'GET', headers: {}, redirect: 'manual', signal: AbortSignal.timeout(200) }).then(
+  const slow = await bankFetch(`${base}/slow`, { method: 'GET', headers: {}, body: undefined, redirect: 'manual', signal: AbortSignal.timeout(200) }).then(
     () => assert.fail('a slow answer must time out'),
     (err) => err,
   );
