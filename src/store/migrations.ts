@@ -2,7 +2,7 @@
  * Schema migrations, shared by SQLite and PostgreSQL. They run at start
  * (Kysely's Migrator takes a lock on PostgreSQL; on SQLite, Store.open retries).
  */
-import { type Kysely, type Migration, type MigrationProvider, Migrator } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
 
 const migrations: Record<string, Migration> = {
   '2026_11_26_001_core': {
@@ -175,6 +175,25 @@ const migrations: Record<string, Migration> = {
         .addColumn('window_start', 'bigint', (c) => c.notNull())
         .addColumn('locked_until', 'bigint')
         .execute();
+    },
+  },
+  '2026_11_27_003_partial_artifact_indexes': {
+    // Most OIDC artifacts have no grant_id, uid or user_code (the device flow is
+    // off): indexing only the rows that have one makes every artifact write
+    // cheaper (docs/benchmarks.md). The lookups (model + uid, model + grant_id,
+    // model + user_code) compare with "=", which never matches NULL, so both
+    // engines use the partial indexes for them.
+    async up(db: Kysely<any>) {
+      for (const column of ['grant_id', 'uid', 'user_code'] as const) {
+        const name = `oidc_models_${column === 'grant_id' ? 'grant' : column}`;
+        await db.schema.dropIndex(name).execute();
+        await db.schema
+          .createIndex(name)
+          .on('oidc_models')
+          .columns([column])
+          .where(sql.ref(column), 'is not', null)
+          .execute();
+      }
     },
   },
 };
