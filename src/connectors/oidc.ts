@@ -93,9 +93,15 @@ export class OidcConnector implements Connector {
         code_challenge_method: 'S256',
         ...(loginHint ? { login_hint: loginHint } : {}),
       };
+      // OIDC Core 5.5: a bank that supports the claims parameter is asked to put
+      // the identity claims in the ID token itself. They then arrive signed by
+      // the bank (what a broker vouching for them wants) and the userinfo call
+      // can be skipped (see finish).
+      const claimsInIdToken = config.serverMetadata().claims_parameter_supported === true;
+      if (claimsInIdToken) params.claims = ID_TOKEN_CLAIMS_REQUEST;
       const usePar = Boolean(config.serverMetadata().pushed_authorization_request_endpoint);
       const authorizationUrl = usePar ? await client.buildAuthorizationUrlWithPAR(config, params) : client.buildAuthorizationUrl(config, params);
-      return { authorizationUrl, transaction: { state, nonce, code_verifier: codeVerifier, redirect_uri: redirectUri } };
+      return { authorizationUrl, transaction: { state, nonce, code_verifier: codeVerifier, redirect_uri: redirectUri, claims_in_id_token: claimsInIdToken } };
     } catch (err) {
       discoveryCache.delete(this.bank.id);
       throw classifyBankError(err, this.bank);
@@ -114,7 +120,11 @@ export class OidcConnector implements Connector {
       const idClaims = tokens.claims();
       if (!idClaims) throw new BankError('server_error', `${this.bank.slug}: no ID token`);
       let userinfo: Record<string, unknown> = {};
-      if (config.serverMetadata().userinfo_endpoint) {
+      // Userinfo is needed unless the ID token already carries the claims asked
+      // for. A bank that ignored the claims parameter sends none of them: then
+      // userinfo is asked after all.
+      const idTokenHasClaims = tx.claims_in_id_token === true && STANDARD_CLAIMS.some((c) => idClaims[c] !== undefined);
+      if (!idTokenHasClaims && config.serverMetadata().userinfo_endpoint) {
         userinfo = (await client.fetchUserInfo(config, tokens.access_token, idClaims.sub)) as Record<string, unknown>;
       }
       const merged = { ...idClaims, ...userinfo } as Record<string, unknown>;
@@ -124,6 +134,10 @@ export class OidcConnector implements Connector {
     }
   }
 }
+
+/** The claims pickStandardClaims reads, asked for in the ID token (OIDC Core 5.5). */
+const STANDARD_CLAIMS = ['email', 'email_verified', 'given_name', 'family_name', 'name', 'birthdate', 'address', 'phone_number'] as const;
+const ID_TOKEN_CLAIMS_REQUEST = JSON.stringify({ id_token: Object.fromEntries(STANDARD_CLAIMS.map((c) => [c, null])) });
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v.length ? v : undefined);
 

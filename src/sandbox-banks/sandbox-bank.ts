@@ -25,6 +25,8 @@ export interface SandboxBankDefinition {
   users: TestUser[];
   /** signing algorithm of the bank's own keys */
   alg: 'PS256' | 'RS256';
+  /** OIDC banks: support the claims parameter (default true), so claims can come in the ID token. */
+  claimsParameter?: boolean;
 }
 
 export interface SandboxBankOptions {
@@ -45,6 +47,17 @@ export interface SandboxBank {
   provider: Provider;
   /** Login UI and, for oauth2 banks, the /me resource; mounted at the root. */
   router: Router;
+}
+
+/** Claim names asked for with the claims parameter (OIDC Core 5.5), both members. */
+function requestedClaimNames(claims: unknown): string[] {
+  if (typeof claims !== 'string') return [];
+  try {
+    const parsed = JSON.parse(claims) as Record<string, unknown>;
+    return [...new Set(['id_token', 'userinfo'].flatMap((m) => (parsed[m] && typeof parsed[m] === 'object' ? Object.keys(parsed[m] as object) : [])))];
+  } catch {
+    return [];
+  }
 }
 
 const alwaysLogin = () => {
@@ -82,6 +95,7 @@ export function createSandboxBank(o: SandboxBankOptions): SandboxBank {
     features: {
       devInteractions: { enabled: false },
       userinfo: { enabled: def.kind === 'oidc' },
+      claimsParameter: { enabled: def.kind === 'oidc' && def.claimsParameter !== false },
       pushedAuthorizationRequests: { enabled: def.kind === 'oidc', requirePushedAuthorizationRequests: def.kind === 'oidc' },
       ...(def.kind === 'oauth2'
         ? {
@@ -196,6 +210,8 @@ export function createSandboxBank(o: SandboxBankOptions): SandboxBank {
     // The sandbox bank does not ask for consent itself: the network asks, naming the app and the claims.
     const grant = new provider.Grant({ accountId: user.sub, clientId: String(d.params.client_id) });
     grant.addOIDCScope(String(d.params.scope ?? ''));
+    const claims = requestedClaimNames(d.params.claims);
+    if (claims.length) grant.addOIDCClaims(claims);
     if (def.kind === 'oauth2') grant.addResourceScope(resource, 'identity');
     const grantId = await grant.save();
     const returnTo = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: user.sub }, consent: { grantId } });

@@ -123,6 +123,27 @@ test('the same bank untampered works (the fault tests above can fail for the rig
   }
 });
 
+for (const claimsParameter of [true, false]) {
+  test(`an OIDC bank ${claimsParameter ? 'with' : 'without'} the claims parameter: claims come from its ${claimsParameter ? 'signed ID token, userinfo is not called' : 'userinfo endpoint'}`, async () => {
+    const paths: string[] = [];
+    const bank = await startTamperingBank(net, 'none', { claimsParameter, onRequest: (path) => paths.push(path) });
+    try {
+      const app = await createTestApp(net);
+      const req = await authorizationRequest(app, { identity_provider_id: bank.bank.slug, scope: 'openid email profile' });
+      const page = await loginThroughBank(new Agent(), req, { username: 'mikomo_10', skipChooser: true });
+      const tokens = await client.authorizationCodeGrant(app.config, new URL(page.url), { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce });
+      const claims = tokens.claims()!;
+      assert.equal(claims.email, 'PhilipHLovett@mikomotest.com');
+      assert.equal(claims.given_name, 'Philip');
+      assert.match(String(claims.birthdate), /^\d{4}-\d{2}-\d{2}$/);
+      assert.ok(paths.some((p) => p.endsWith('/token')), 'the token endpoint was called');
+      assert.equal(paths.some((p) => p.endsWith('/userinfo')), !claimsParameter, `userinfo calls: ${paths.join(' ')}`);
+    } finally {
+      await bank.close();
+    }
+  });
+}
+
 test('before a valid redirect_uri is known: a clear error page, no redirect', async () => {
   const app = await createTestApp(net);
   const agent = new Agent();

@@ -88,7 +88,7 @@ export async function registerBank(store: Store, overrides: Partial<Bank> & { sl
 export type Tamper = 'none' | 'id_token_signature' | 'issuer' | 'state';
 
 /** A real OIDC bank (the sandbox bank code) whose responses are altered per `tamper`. */
-export async function startTamperingBank(net: TestNetwork, tamper: Tamper): Promise<FakeServer & { bank: Bank }> {
+export async function startTamperingBank(net: TestNetwork, tamper: Tamper, opts: { claimsParameter?: boolean; onRequest?: (path: string) => void } = {}): Promise<FakeServer & { bank: Bank }> {
   const slug = `evil${randomBytes(3).toString('hex')}`;
   const sockets = new Set<Socket>();
   let handler: http.RequestListener = () => {};
@@ -99,7 +99,7 @@ export async function startTamperingBank(net: TestNetwork, tamper: Tamper): Prom
   const keys = await ensureKeys(net.store, `test:${slug}`, 'PS256');
   const cookieKeys = [randomBytes(16).toString('hex')];
   const bankSide = createSandboxBank({
-    def: { slug, name: 'Evil Bank', kind: 'oidc', users: MIKOMO_USERS, alg: 'PS256' },
+    def: { slug, name: 'Evil Bank', kind: 'oidc', users: MIKOMO_USERS, alg: 'PS256', ...(opts.claimsParameter === false ? { claimsParameter: false } : {}) },
     base,
     store: net.store,
     log: createLogger('silent'),
@@ -121,6 +121,7 @@ export async function startTamperingBank(net: TestNetwork, tamper: Tamper): Prom
   const app = new Koa();
   app.keys = cookieKeys;
   app.use(async (ctx, next) => {
+    opts.onRequest?.(ctx.path);
     await next();
     if (tamper === 'id_token_signature' && ctx.path.endsWith('/token') && ctx.body && typeof (ctx.body as any).id_token === 'string') {
       const body = ctx.body as Record<string, string>;
