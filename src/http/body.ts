@@ -9,14 +9,51 @@ export class BodyError extends Error {
 /** Reads an application/x-www-form-urlencoded body, bounded, keeping repeated parameters. */
 export async function readFormParams(ctx: Context, limit = 64 * 1024): Promise<URLSearchParams> {
   if (!ctx.is('application/x-www-form-urlencoded')) throw new BodyError(415, 'expected a form submission');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of ctx.req) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new BodyError(413, 'form too large');
-    chunks.push(chunk as Buffer);
-  }
-  return new URLSearchParams(Buffer.concat(chunks).toString('utf8'));
+  return new URLSearchParams((await readBody(ctx.req, limit)).toString('utf8'));
+}
+
+/**
+ * The request body, up to `limit` bytes (413 beyond). Plain stream events: the
+ * stream's async iterator cost several times more CPU per form on Node 20.
+ */
+function readBody(req: NodeJS.ReadableStream & { readableEnded?: boolean }, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    if (req.readableEnded) return resolve(Buffer.alloc(0));
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        req.resume(); // drain the rest without keeping it
+        reject(new BodyError(413, 'form too large'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = () => {
+      cleanup();
+      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    };
+    const onError = (err: Error) => {
+      cleanup();
+      reject(err);
+    };
+    const onClose = () => {
+      cleanup();
+      reject(new BodyError(400, 'the request body was cut off'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
 }
 
 /** The same as a plain object (the first value of a repeated parameter wins). */

@@ -5,7 +5,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { Agent } from '../helpers/agent.js';
+import { Agent, formOf } from '../helpers/agent.js';
 import { APP_REDIRECT, authorizationRequest, callbackParams, createTestApp, loginThroughBank, openTestStore, startTestNetwork, submit, type TestNetwork, type TestStoreHandle } from '../helpers/network.js';
 import { deadUrl, registerBank, startFailingServer, startHangingServer, startTamperingBank } from '../helpers/fault-banks.js';
 
@@ -185,4 +185,17 @@ test('CSRF: a form post without the token is refused', async () => {
   const action = /action="(\/interaction\/[^"]+\/bank)"/.exec(chooser.body)![1]!;
   const res = await agent.go(new URL(action, net.url).href, { form: { bank: 'mikomo', csrf: 'forged' } });
   assert.equal(res.status, 403);
+});
+
+test('an oversized form is refused with 413 and the login can still go on', async () => {
+  const app = await createTestApp(net);
+  const agent = new Agent();
+  const req = await authorizationRequest(app);
+  const chooser = await agent.go(req.url, {}, APP_REDIRECT);
+  const form = formOf(chooser.body, '/bank');
+  const huge = await agent.go(new URL(form.action, chooser.url).href, { form: { ...form.fields, bank: 'mikomo', filler: 'x'.repeat(70 * 1024) } }, APP_REDIRECT);
+  assert.equal(huge.status, 413);
+  assert.doesNotMatch(huge.body, /at .*\.ts:\d+/, 'no stack trace');
+  const page = await loginThroughBank(agent, { ...req, url: chooser.url }, { username: 'mikomo_10', skipChooser: false });
+  assert.ok(callbackParams(page).get('code'));
 });
