@@ -136,8 +136,7 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
   router.get('/interaction/:uid', async (ctx) => {
     const d = await details(ctx);
     if (!d) return;
-    const clientId = String(d.params.client_id);
-    const { app, banks } = await banksFor(clientId);
+    const app = await store.getApplication(String(d.params.client_id));
     if (!app) return fail(ctx, 'invalid_client', 'The application no longer exists.');
     ctx.set('Cache-Control', 'no-store');
 
@@ -149,6 +148,7 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     }
 
     if (d.prompt.name === 'login') {
+      const banks = eligibleBanks(await store.listBanks(), app);
       const wanted = d.params.identity_provider_id;
       if (typeof wanted === 'string' && wanted) {
         const bank = findBank(banks, wanted);
