@@ -15,7 +15,11 @@
  * an application: BENCH_CLIENT_ID, BENCH_CLIENT_SECRET and BENCH_REDIRECT_URI
  * (default `${BENCH_TARGET}/demo/callback`, the demo app that `npm start` prints).
  *
- * Knobs: BENCH_LOGINS (400), BENCH_CONCURRENCY (16), BENCH_WARMUP (20),
+ * The kinds of login run in BENCH_ROUNDS interleaved rounds (brokered, bare,
+ * bare, brokered, …), so a drift in the machine's speed during the run reaches
+ * every kind alike and the ratios stay meaningful.
+ *
+ * Knobs: BENCH_LOGINS (400), BENCH_CONCURRENCY (16), BENCH_WARMUP (20), BENCH_ROUNDS (4),
  * BENCH_MAX_SECONDS (300: the whole run is aborted after that),
  * BENCH_HOPS=1 (print the latency of every request of a login, by hop, as the
  * client sees it and, for in-process servers, as the server sees it),
@@ -32,7 +36,7 @@ import { HopTimings, assertLoopback, keepAliveAgent, timeServerRequests } from '
 import { processTreeCpu } from './proc-cpu.js';
 import { bareLogin, brokeredLogin, relyingParty, type RelyingParty } from './flows.js';
 import { BARE_USER, startBareProvider, type BareProvider } from './bare-provider.js';
-import { percentile, runPhase, type PhaseResult } from './run.js';
+import { mergeRounds, percentile, runPhase, type PhaseResult } from './run.js';
 
 // ------------------------------------------------------------------ settings
 
@@ -51,6 +55,7 @@ const LOGINS = intEnv('BENCH_LOGINS', 400, 1, 1_000_000);
 const CONCURRENCY = intEnv('BENCH_CONCURRENCY', 16, 1, 1024);
 const WARMUP = intEnv('BENCH_WARMUP', 20, 0, 100_000);
 const MAX_SECONDS = intEnv('BENCH_MAX_SECONDS', 300, 5, 3600);
+const ROUNDS = intEnv('BENCH_ROUNDS', 4, 1, 1000);
 const REQUEST_TIMEOUT_MS = 30_000;
 const SHOW_HOPS = ['1', 'true', 'yes'].includes((process.env.BENCH_HOPS ?? '').toLowerCase());
 const ONLY = process.env.BENCH_ONLY?.trim() || undefined;
@@ -211,43 +216,73 @@ async function main() {
   const load = os.loadavg();
   console.log(`bench:login  ${LOGINS} logins per target, concurrency ${CONCURRENCY}, warm-up ${WARMUP}, abort after ${MAX_SECONDS} s; load average at start ${load.map((l) => l.toFixed(2)).join(' ')}`);
 
-  let brokered: PhaseResult | undefined;
-  let brokeredDescription = '';
-
+  interface Kind {
+    label: string;
+    description: string;
+    login: (hops: HopTimings | undefined) => () => Promise<number>;
+    hops?: HopTimings | undefined;
+    serverHops?: HopTimings | undefined;
+    server?: http.Server | undefined;
+    targetCpuMs?: (() => number) | undefined;
+    rounds: PhaseResult[];
+    bareStore?: BareStore;
+  }
+  const kinds: Kind[] = [];
   if (ONLY !== 'bare') {
     const target = TARGET ? await externalNetwork(TARGET) : await inProcessNetwork();
-    brokeredDescription = target.description;
     console.log(`\nbrokered: ${target.description}`);
-    const hops = SHOW_HOPS ? new HopTimings() : undefined;
-    const serverHops = SHOW_HOPS && target.server ? new HopTimings() : undefined;
-    const targetCpuMs = TARGET_PID ? processTreeCpu(TARGET_PID) : undefined;
-    const login = (h: HopTimings | undefined) => () => brokeredLogin(target.rp, { timeoutMs: REQUEST_TIMEOUT_MS, hops: h });
-    await runPhase({ name: 'brokered warm-up', count: WARMUP, concurrency: Math.min(CONCURRENCY, WARMUP || 1), login: login(undefined) });
-    if (serverHops) timeServerRequests(target.server!, serverHops);
-    brokered = await runPhase({ name: 'brokered', count: LOGINS, concurrency: CONCURRENCY, login: login(hops), targetCpuMs });
-    console.log(`  ${fmt(brokered.perSecond)} logins/s  p50 ${fmt(brokered.p50)} ms  p95 ${fmt(brokered.p95)} ms`);
-    if (hops) printHops('brokered', hops, LOGINS);
-    if (serverHops) printHops('brokered, server side', serverHops, LOGINS, 'request in -> response finished at the node, back-channel calls included; nested calls are counted in their caller too');
+    kinds.push({
+      label: 'brokered',
+      description: target.description,
+      login: (h) => () => brokeredLogin(target.rp, { timeoutMs: REQUEST_TIMEOUT_MS, hops: h }),
+      server: target.server,
+      targetCpuMs: TARGET_PID ? processTreeCpu(TARGET_PID) : undefined,
+      rounds: [],
+    });
   }
-
-  const bares: { store: BareStore; result: PhaseResult; description: string }[] = [];
   if (ONLY !== 'brokered') {
     for (const bareStore of BARE_STORES) {
       const target = await bareTarget(bareStore);
-      console.log(`\nbare (${bareStore}): ${target.description}`);
-      const hops = SHOW_HOPS ? new HopTimings() : undefined;
-      const serverHops = SHOW_HOPS ? new HopTimings() : undefined;
+      console.log(`bare (${bareStore}): ${target.description}`);
       const user = { username: BARE_USER.username, password: BARE_USER.password, email: BARE_USER.email };
-      const login = (h: HopTimings | undefined) => () => bareLogin(target.rp, user, { timeoutMs: REQUEST_TIMEOUT_MS, hops: h });
-      await runPhase({ name: `bare ${bareStore} warm-up`, count: WARMUP, concurrency: Math.min(CONCURRENCY, WARMUP || 1), login: login(undefined) });
-      if (serverHops) timeServerRequests(target.server, serverHops);
-      const result = await runPhase({ name: `bare ${bareStore}`, count: LOGINS, concurrency: CONCURRENCY, login: login(hops) });
-      console.log(`  ${fmt(result.perSecond)} logins/s  p50 ${fmt(result.p50)} ms  p95 ${fmt(result.p95)} ms`);
-      if (hops) printHops(`bare (${bareStore})`, hops, LOGINS);
-      if (serverHops) printHops(`bare (${bareStore}), server side`, serverHops, LOGINS, 'request in -> response finished at the provider');
-      bares.push({ store: bareStore, result, description: target.description });
+      kinds.push({
+        label: `bare ${bareStore}`,
+        description: target.description,
+        login: (h) => () => bareLogin(target.rp, user, { timeoutMs: REQUEST_TIMEOUT_MS, hops: h }),
+        server: target.server,
+        rounds: [],
+        bareStore,
+      });
     }
   }
+
+  for (const k of kinds) {
+    await runPhase({ name: `${k.label} warm-up`, count: WARMUP, concurrency: Math.min(CONCURRENCY, WARMUP || 1), login: k.login(undefined) });
+    if (SHOW_HOPS) {
+      k.hops = new HopTimings();
+      if (k.server) timeServerRequests(k.server, (k.serverHops = new HopTimings()));
+    }
+  }
+  // Interleaved rounds; every round of every kind runs its share of BENCH_LOGINS.
+  const rounds = Math.min(ROUNDS, LOGINS);
+  for (let r = 0; r < rounds; r++) {
+    const count = Math.floor(LOGINS / rounds) + (r < LOGINS % rounds ? 1 : 0);
+    const order = r % 2 === 0 ? kinds : [...kinds].reverse();
+    for (const k of order) {
+      k.rounds.push(await runPhase({ name: k.label, count, concurrency: CONCURRENCY, login: k.login(k.hops), targetCpuMs: k.targetCpuMs }));
+    }
+  }
+  const results = new Map(kinds.map((k) => [k, mergeRounds(k.label, k.rounds)]));
+  for (const k of kinds) {
+    const res = results.get(k)!;
+    console.log(`\n${k.label}: ${fmt(res.perSecond)} logins/s  p50 ${fmt(res.p50)} ms  p95 ${fmt(res.p95)} ms  (${rounds} rounds: ${k.rounds.map((x) => fmt(x.perSecond)).join(', ')} logins/s)`);
+    if (k.hops) printHops(k.label, k.hops, LOGINS);
+    if (k.serverHops) printHops(`${k.label}, server side`, k.serverHops, LOGINS, k.bareStore ? 'request in -> response finished at the provider' : 'request in -> response finished at the node, back-channel calls included; nested calls are counted in their caller too');
+  }
+  const brokeredKind = kinds.find((k) => !k.bareStore);
+  const brokered = brokeredKind ? results.get(brokeredKind) : undefined;
+  const brokeredDescription = brokeredKind?.description ?? '';
+  const bares = kinds.filter((k) => k.bareStore).map((k) => ({ store: k.bareStore!, result: results.get(k)!, description: k.description }));
 
   console.log('\n## bench:login results\n');
   console.log('| target | logins | concurrency | client HTTP requests per login | wall s | logins/s | p50 ms | p95 ms | max ms | bench-process CPU ms per login | event-loop utilization |');

@@ -17,6 +17,8 @@ export interface PhaseResult {
   cpuMsPerLogin: number;
   /** share of the phase the main thread's event loop was busy */
   eventLoopUtilization: number;
+  /** every login's latency, ascending (ms) */
+  latencies: number[];
   /** CPU time of the target server's processes per login (BENCH_TARGET_PID), when known */
   targetCpuMsPerLogin?: number;
   /**
@@ -84,7 +86,39 @@ export async function runPhase(o: { name: string; count: number; concurrency: nu
     mean: sorted.reduce((a, b) => a + b, 0) / (sorted.length || 1),
     cpuMsPerLogin: o.count ? (cpu.user + cpu.system) / 1000 / o.count : 0,
     eventLoopUtilization: elu.utilization,
+    latencies: sorted,
     ...(target0 !== undefined && target1 !== undefined && o.count ? { targetCpuMsPerLogin: targetMs / o.count } : {}),
     ...(otherLoadCores !== undefined ? { otherLoadCores } : {}),
+  };
+}
+
+/**
+ * One result from several rounds of the same kind of login (the rounds of the
+ * different kinds interleave, so a drift in the machine's speed reaches every
+ * kind alike): totals are summed, shares weighted by wall time.
+ */
+export function mergeRounds(name: string, rounds: PhaseResult[]): PhaseResult {
+  const count = rounds.reduce((a, r) => a + r.count, 0);
+  const wallMs = rounds.reduce((a, r) => a + r.wallMs, 0);
+  const latencies = rounds.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const byWall = (f: (r: PhaseResult) => number) => rounds.reduce((a, r) => a + f(r) * r.wallMs, 0) / (wallMs || 1);
+  const byCount = (f: (r: PhaseResult) => number) => rounds.reduce((a, r) => a + f(r) * r.count, 0) / (count || 1);
+  const known = <K extends keyof PhaseResult>(k: K) => rounds.every((r) => r[k] !== undefined);
+  return {
+    name,
+    count,
+    concurrency: rounds[0]?.concurrency ?? 0,
+    requestsPerLogin: byCount((r) => r.requestsPerLogin),
+    wallMs,
+    perSecond: count ? (count * 1000) / wallMs : 0,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    max: latencies[latencies.length - 1] ?? NaN,
+    mean: latencies.reduce((a, b) => a + b, 0) / (latencies.length || 1),
+    cpuMsPerLogin: byCount((r) => r.cpuMsPerLogin),
+    eventLoopUtilization: byWall((r) => r.eventLoopUtilization),
+    latencies,
+    ...(known('targetCpuMsPerLogin') ? { targetCpuMsPerLogin: byCount((r) => r.targetCpuMsPerLogin!) } : {}),
+    ...(known('otherLoadCores') ? { otherLoadCores: byWall((r) => r.otherLoadCores!) } : {}),
   };
 }
