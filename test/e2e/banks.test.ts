@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as client from 'openid-client';
-import { Agent } from '../helpers/agent.js';
+import { Agent, formOf } from '../helpers/agent.js';
 import { APP_REDIRECT, authorizationRequest, callbackParams, createTestApp, loginThroughBank, openTestStore, startTestNetwork, submit, type TestNetwork, type TestStoreHandle } from '../helpers/network.js';
 
 let handle: TestStoreHandle;
@@ -210,4 +210,32 @@ test('claims asked for with the claims parameter are shown on the consent page a
   assert.match(String(claims.birthdate), /^\d{4}-\d{2}-\d{2}$/);
   assert.equal(typeof claims.age_over_21, 'boolean');
   assert.equal(claims.email, undefined);
+});
+
+test('another person on the same browser: the network switches sessions, asks that person for consent and releases their claims', async () => {
+  const app = await createTestApp(net, { name: 'Shared Browser' });
+  const agent = new Agent();
+  const first = await authorizationRequest(app, { identity_provider_id: 'mikomo' });
+  const firstDone = await loginThroughBank(agent, first, { username: 'mikomo_10', skipChooser: true });
+  const firstTokens = await client.authorizationCodeGrant(app.config, new URL(firstDone.url), { pkceCodeVerifier: first.verifier, expectedState: first.state, expectedNonce: first.nonce });
+
+  const second = await authorizationRequest(app, { identity_provider_id: 'mikomo' });
+  const bankPage = await agent.go(second.url, {}, APP_REDIRECT);
+  // The bank and then the network end the old session with an auto-submitting
+  // form from oidc-provider (a browser posts it by script; this agent posts it).
+  let page = await submit(agent, bankPage, '/login', { username: 'mikomo_13', password: 'mikomo_13' });
+  let autoForms = 0;
+  while (page.body.includes('Submitting Callback') && autoForms++ < 4) {
+    const logout = formOf(page.body, '/session/end');
+    page = await agent.go(new URL(logout.action, page.url).href, { form: logout.fields }, APP_REDIRECT);
+  }
+  assert.ok(autoForms >= 1, 'the network switched sessions');
+  assert.match(page.body, /Shared Browser wants to know who you are/);
+  assert.match(page.body, /sofia\.alvarez@mikomotest\.com/);
+  assert.doesNotMatch(page.body, /PhilipHLovett/);
+  const done = await submit(agent, page, '/consent', { decision: 'allow' });
+  assert.equal(callbackParams(done).get('state'), second.state);
+  const tokens = await client.authorizationCodeGrant(app.config, new URL(done.url), { pkceCodeVerifier: second.verifier, expectedState: second.state, expectedNonce: second.nonce });
+  assert.equal(tokens.claims()!.email, 'sofia.alvarez@mikomotest.com');
+  assert.notEqual(tokens.claims()!.sub, firstTokens.claims()!.sub);
 });
