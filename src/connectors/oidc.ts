@@ -15,6 +15,8 @@ const DISCOVERY_TTL_MS = 10 * 60 * 1000;
 
 interface CacheEntry {
   config: client.Configuration;
+  /** config.serverMetadata() deep-copies on every call: read once. */
+  metadata: client.ServerMetadata;
   at: number;
   version: number;
 }
@@ -59,9 +61,9 @@ export class OidcConnector implements Connector {
     return (this.bank.timeoutMs ?? this.options.timeoutMs) / 1000;
   }
 
-  private async configuration(): Promise<client.Configuration> {
+  private async configuration(): Promise<CacheEntry> {
     const cached = discoveryCache.get(this.bank.id);
-    if (cached && cached.version === this.bank.updatedAt && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached.config;
+    if (cached && cached.version === this.bank.updatedAt && Date.now() - cached.at < DISCOVERY_TTL_MS) return cached;
     if (!this.bank.issuer) throw new BankError('server_error', `${this.bank.slug}: no issuer configured`);
     const insecure = isLoopbackHttp(this.bank.issuer);
     const config = await client.discovery(new URL(this.bank.issuer), this.bank.clientId, clientMetadataFor(this.bank), await clientAuthFor(this.bank), {
@@ -74,13 +76,14 @@ export class OidcConnector implements Connector {
     // Verify ID token signatures even though they come over the token endpoint's
     // TLS (OIDC Core 3.1.3.7 makes it optional; a broker vouching for claims must).
     client.enableNonRepudiationChecks(config);
-    discoveryCache.set(this.bank.id, { config, at: Date.now(), version: this.bank.updatedAt });
-    return config;
+    const entry = { config, metadata: config.serverMetadata(), at: Date.now(), version: this.bank.updatedAt };
+    discoveryCache.set(this.bank.id, entry);
+    return entry;
   }
 
   async start({ redirectUri, loginHint }: { redirectUri: string; loginHint?: string }): Promise<StartResult> {
     try {
-      const config = await this.configuration();
+      const { config, metadata } = await this.configuration();
       const codeVerifier = client.randomPKCECodeVerifier();
       const state = client.randomState();
       const nonce = client.randomNonce();
@@ -97,9 +100,9 @@ export class OidcConnector implements Connector {
       // the identity claims in the ID token itself. They then arrive signed by
       // the bank (what a broker vouching for them wants) and the userinfo call
       // can be skipped (see finish).
-      const claimsInIdToken = config.serverMetadata().claims_parameter_supported === true;
+      const claimsInIdToken = metadata.claims_parameter_supported === true;
       if (claimsInIdToken) params.claims = ID_TOKEN_CLAIMS_REQUEST;
-      const usePar = Boolean(config.serverMetadata().pushed_authorization_request_endpoint);
+      const usePar = Boolean(metadata.pushed_authorization_request_endpoint);
       const authorizationUrl = usePar ? await client.buildAuthorizationUrlWithPAR(config, params) : client.buildAuthorizationUrl(config, params);
       return { authorizationUrl, transaction: { state, nonce, code_verifier: codeVerifier, redirect_uri: redirectUri, claims_in_id_token: claimsInIdToken } };
     } catch (err) {
@@ -110,7 +113,7 @@ export class OidcConnector implements Connector {
 
   async finish(callbackUrl: URL, tx: Record<string, unknown>): Promise<NormalizedIdentity> {
     try {
-      const config = await this.configuration();
+      const { config, metadata } = await this.configuration();
       const tokens = await client.authorizationCodeGrant(config, callbackUrl, {
         pkceCodeVerifier: String(tx.code_verifier),
         expectedState: String(tx.state),
@@ -124,7 +127,7 @@ export class OidcConnector implements Connector {
       // for. A bank that ignored the claims parameter sends none of them: then
       // userinfo is asked after all.
       const idTokenHasClaims = tx.claims_in_id_token === true && STANDARD_CLAIMS.some((c) => idClaims[c] !== undefined);
-      if (!idTokenHasClaims && config.serverMetadata().userinfo_endpoint) {
+      if (!idTokenHasClaims && metadata.userinfo_endpoint) {
         userinfo = (await client.fetchUserInfo(config, tokens.access_token, idClaims.sub)) as Record<string, unknown>;
       }
       const merged = { ...idClaims, ...userinfo } as Record<string, unknown>;
