@@ -13,10 +13,11 @@ export async function readFormParams(ctx: Context, limit = 64 * 1024): Promise<U
 }
 
 /**
- * The request body, up to `limit` bytes (413 beyond). Plain stream events: the
- * stream's async iterator cost several times more CPU per form on Node 20.
+ * The request body, up to `limit` bytes (BodyError 413 beyond, 400 when the
+ * client goes away mid-body). Plain stream events: the stream's async iterator
+ * cost several times more CPU per form on Node 20.
  */
-function readBody(req: NodeJS.ReadableStream & { readableEnded?: boolean }, limit: number): Promise<Buffer> {
+export function readBody(req: NodeJS.ReadableStream & { readableEnded?: boolean }, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     if (req.readableEnded) return resolve(Buffer.alloc(0));
     const chunks: Buffer[] = [];
@@ -32,7 +33,7 @@ function readBody(req: NodeJS.ReadableStream & { readableEnded?: boolean }, limi
       if (size > limit) {
         cleanup();
         req.resume(); // drain the rest without keeping it
-        reject(new BodyError(413, 'form too large'));
+        reject(new BodyError(413, `The submitted data is larger than ${Math.floor(limit / 1024)} KB.`));
         return;
       }
       chunks.push(chunk);

@@ -7,7 +7,7 @@
  */
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
-import type { IncomingMessage } from 'node:http';
+import { BodyError, readBody } from '../../http/body.js';
 import { clientIp, type ConsoleDeps } from '../context.js';
 import { ApplicationService, FIELDS, applicationJson, inputOf, usesSecret, type Actor, type ApplicationInput, type Field, type FieldErrors } from '../applications.js';
 
@@ -26,40 +26,6 @@ function invalid(errors: Record<string, string>): ApiError {
   return new ApiError(400, { error: 'invalid_request', error_description: Object.values(errors).join(' '), fields: errors });
 }
 
-/** Reads the raw body up to `limit` bytes. Past the limit it stops keeping data (Node discards the rest). */
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        req.resume();
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(Buffer.concat(chunks));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-  });
-}
-
 const tooLarge = () => new ApiError(413, { error: 'invalid_request', error_description: `The request body is larger than ${API_BODY_LIMIT / 1024} KB.` });
 
 /** The JSON object in the request body: 415 for another content type, 413 past 64 KB, 400 for bad JSON. */
@@ -69,7 +35,12 @@ async function readJson(ctx: Context): Promise<Record<string, unknown>> {
   }
   const declared = Number(ctx.get('content-length') || 0);
   if (declared > API_BODY_LIMIT) throw tooLarge();
-  const raw = await readBody(ctx.req, API_BODY_LIMIT);
+  let raw: Buffer;
+  try {
+    raw = await readBody(ctx.req, API_BODY_LIMIT);
+  } catch (err) {
+    throw err instanceof BodyError && err.status === 413 ? tooLarge() : err;
+  }
   let body: unknown;
   try {
     body = JSON.parse(raw.toString('utf8'));
