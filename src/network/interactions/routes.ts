@@ -24,6 +24,11 @@ import { hmac, safeEqual } from '../../http/crypto.js';
 import { loginsCompleted, loginsFailed, loginsStarted } from '../../http/metrics.js';
 
 type InteractionDetails = Awaited<ReturnType<Provider['interactionDetails']>>;
+type Grant = InstanceType<Provider['Grant']>;
+
+/** The account of a bank login kept as this login interaction's result (consent still to come), if any. */
+const bankLoginAccount = (d: InteractionDetails): string | undefined =>
+  d.prompt.name === 'login' ? (d.result?.login as { accountId?: string } | undefined)?.accountId : undefined;
 
 /** How long a started bank login may take before its transaction is swept. */
 const TRANSACTION_TTL = 15 * 60;
@@ -82,16 +87,21 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     ctx.redirect(returnTo);
   }
 
-  async function banksFor(clientId: string): Promise<{ banks: Bank[]; app: Awaited<ReturnType<Store['getApplication']>> }> {
+  async function banksFor(clientId: string): Promise<Bank[]> {
     const app = await store.getApplication(clientId);
-    return { app, banks: app ? eligibleBanks(await store.listBanks(), app) : [] };
+    return app ? eligibleBanks(await store.listBanks(), app) : [];
   }
 
-  /** What the request asks for that this account has not yet granted to the app (the grant of this session, if any). */
-  async function missingConsent(params: Record<string, unknown>, grantId: string | undefined, accountId: string): Promise<ConsentRequest> {
-    const wanted = requestedConsent(params);
+  /** The session's grant to this app, if it belongs to this account (a grant of someone else's session does not count). */
+  async function sessionGrant(grantId: string | undefined, accountId: string, clientId: unknown) {
     const grant = grantId ? await provider().Grant.find(grantId) : undefined;
-    if (!grant || grant.accountId !== accountId || grant.clientId !== params.client_id) return wanted;
+    return grant && grant.accountId === accountId && grant.clientId === clientId ? grant : undefined;
+  }
+
+  /** What the request asks for that `grant` (if any) does not cover yet. */
+  function missingConsent(params: Record<string, unknown>, grant: Grant | undefined): ConsentRequest {
+    const wanted = requestedConsent(params);
+    if (!grant) return wanted;
     const scopes = new Set(grant.getOIDCScopeEncountered().split(' '));
     const claims = new Set(grant.getOIDCClaimsEncountered());
     return { scopes: wanted.scopes.filter((x) => !scopes.has(x)), claims: wanted.claims.filter((x) => !claims.has(x)) };
@@ -141,9 +151,9 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     ctx.set('Cache-Control', 'no-store');
 
     // After the bank login: consent, within the same interaction.
-    const loggedIn = d.prompt.name === 'login' ? (d.result?.login as { accountId?: string } | undefined)?.accountId : undefined;
+    const loggedIn = bankLoginAccount(d);
     if (loggedIn) {
-      const pending = await missingConsent(d.params, d.grantId, loggedIn);
+      const pending = missingConsent(d.params, await sessionGrant(d.grantId, loggedIn, d.params.client_id));
       return consentPage(ctx, d.uid, app, loggedIn, pending);
     }
 
@@ -182,7 +192,7 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     const form = await readForm(ctx);
     if (!csrfOk(d.uid, form.csrf)) return page(ctx, 403, 'invalid_request', 'This form has expired. Go back and choose your bank again.');
     if (d.prompt.name !== 'login') return page(ctx, 400, 'invalid_request', 'This sign-in is not waiting for a bank.');
-    const { banks } = await banksFor(String(d.params.client_id));
+    const banks = await banksFor(String(d.params.client_id));
     const bank = form.bank ? findBank(banks, form.bank) : undefined;
     if (!bank) return page(ctx, 400, 'invalid_request', 'Choose one of the banks on the list.');
     return startBankLogin(ctx, d, bank);
@@ -200,11 +210,12 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     if (!interaction) return page(ctx, 400, 'session_not_found');
     const bank = await store.getBank(tx.bankId);
 
-    const finishWith = async (result: Record<string, unknown>) => {
+    /** Keeps the result with the interaction, then sends the browser on (by default: resume the authorization request). */
+    const finishWith = async (result: Record<string, unknown>, next = interaction.returnTo) => {
       interaction.result = result;
       await interaction.save(Math.max(1, interaction.exp - now()));
       ctx.status = 303;
-      ctx.redirect(interaction.returnTo);
+      ctx.redirect(next);
     };
 
     if (!bank) return finishWith({ error: 'server_error', error_description: USER_MESSAGES.server_error });
@@ -218,13 +229,9 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
       // grant when the request resumes and asks again itself if it falls short.
       const sessionAccount = interaction.session?.accountId;
       if (sessionAccount && sessionAccount !== account.id) return finishWith({ login });
-      const pending = await missingConsent(interaction.params, interaction.grantId, account.id);
+      const pending = missingConsent(interaction.params, await sessionGrant(interaction.grantId, account.id, interaction.params.client_id));
       if (!pending.scopes.length && !pending.claims.length) return finishWith({ login });
-      interaction.result = { login };
-      await interaction.save(Math.max(1, interaction.exp - now()));
-      ctx.status = 303;
-      ctx.redirect(`${base}/interaction/${encodeURIComponent(interaction.uid)}`);
-      return;
+      return finishWith({ login }, `${base}/interaction/${encodeURIComponent(interaction.uid)}`);
     } catch (err) {
       const e = err instanceof BankError ? err : new BankError('server_error', String((err as Error)?.message ?? err), { cause: err });
       (e.kind === 'access_denied' ? log.info.bind(log) : log.warn.bind(log))({ bank: bank.slug, kind: e.kind, reason: e.reason }, 'bank login failed');
@@ -238,25 +245,23 @@ export function interactionRoutes({ config, store, log, provider, csrfSecret }: 
     if (!d) return;
     const form = await readForm(ctx);
     if (!csrfOk(d.uid, form.csrf)) return page(ctx, 403, 'invalid_request', 'This form has expired. Go back to the application and start again.');
-    const loggedIn = d.prompt.name === 'login' ? (d.result?.login as { accountId?: string } | undefined)?.accountId : undefined;
+    const loggedIn = bankLoginAccount(d);
     if (d.prompt.name !== 'consent' && !loggedIn) return page(ctx, 400, 'invalid_request', 'This sign-in is not waiting for your consent.');
     if (form.decision !== 'allow') return fail(ctx, 'access_denied', 'The user denied the request.');
 
     const p = provider();
     const clientId = String(d.params.client_id);
-    let accountId: string;
+    // Consent within the login interaction (see /banks/callback), or after oidc-provider's own consent prompt.
+    const accountId = loggedIn ?? d.session!.accountId!;
+    const existing = await sessionGrant(d.grantId, accountId, clientId);
     let det: { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
     if (loggedIn) {
-      // Consent within the login interaction (see /banks/callback).
-      accountId = loggedIn;
-      const pending = await missingConsent(d.params, d.grantId, accountId);
+      const pending = missingConsent(d.params, existing);
       det = { missingOIDCScope: pending.scopes, missingOIDCClaims: pending.claims };
     } else {
-      accountId = d.session!.accountId!;
       det = d.prompt.details as typeof det;
     }
-    const existing = d.grantId ? await p.Grant.find(d.grantId) : undefined;
-    const grant = existing && existing.accountId === accountId && existing.clientId === clientId ? existing : new p.Grant({ accountId, clientId });
+    const grant = existing ?? new p.Grant({ accountId, clientId });
     if (det.missingOIDCScope?.length) grant.addOIDCScope(det.missingOIDCScope.join(' '));
     if (det.missingOIDCClaims?.length) grant.addOIDCClaims(det.missingOIDCClaims);
     for (const [indicator, scopes] of Object.entries(det.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
