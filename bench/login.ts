@@ -35,7 +35,7 @@ import type http from 'node:http';
 import { HopTimings, assertLoopback, keepAliveAgent, timeServerRequests } from './browser.js';
 import { processTreeCpu } from './proc-cpu.js';
 import { bareLogin, brokeredLogin, relyingParty, type RelyingParty } from './flows.js';
-import { BARE_USER, startBareProvider, type BareProvider } from './bare-provider.js';
+import { BARE_USER, startBareProvider } from './bare-provider.js';
 import { mergeRounds, percentile, runPhase, type PhaseResult } from './run.js';
 
 // ------------------------------------------------------------------ settings
@@ -159,7 +159,7 @@ async function externalNetwork(target: string): Promise<BrokeredTarget> {
   return { description: `running node at ${target} (client ${clientId})`, rp };
 }
 
-async function bareTarget(bareStore: BareStore): Promise<{ bare: BareProvider; rp: RelyingParty; description: string; server: http.Server }> {
+async function bareTarget(bareStore: BareStore): Promise<{ rp: RelyingParty; description: string; server: http.Server }> {
   let adapter;
   let storeNote = 'in-memory adapter';
   if (bareStore === 'sqlite') {
@@ -184,7 +184,7 @@ async function bareTarget(bareStore: BareStore): Promise<{ bare: BareProvider; r
   const bare = await startBareProvider({ redirectUri: IN_PROCESS_REDIRECT, ...(adapter ? { adapter } : {}) });
   cleanups.push(() => bare.close());
   const rp = await relyingParty(bare.issuer, bare.clientId, bare.clientSecret, bare.redirectUri, SCOPE);
-  return { bare, rp, description: `bare oidc-provider at ${bare.issuer} (${storeNote})`, server: bare.server };
+  return { rp, description: `bare oidc-provider at ${bare.issuer} (${storeNote})`, server: bare.server };
 }
 
 // ------------------------------------------------------------------ output
